@@ -1,0 +1,93 @@
+"""Latency and throughput measurement, with the hardware it was measured on.
+
+Every number is a median over ``repeats`` timed runs after ``warmup`` untimed
+ones, with a fixed thread count, so that figures are comparable between
+models measured in the same session.  They are *not* comparable across
+machines: :func:`hardware_info` is recorded next to them for that reason.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import statistics
+import time
+
+import torch
+from torch import nn
+
+__all__ = ["num_threads", "inference_latency", "hardware_info"]
+
+
+@contextlib.contextmanager
+def num_threads(n: int | None):
+    """Temporarily set ``torch.set_num_threads(n)`` (None leaves it unchanged)."""
+    old = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def inference_latency(model: nn.Module, image_size: int, batch_size: int = 1, repeats: int = 20,
+                      warmup: int = 3, threads: int | None = None, device: str | torch.device = "cpu",
+                      channels_last: bool = False, in_chans: int = 3) -> dict:
+    """Time ``model`` in eval mode under ``torch.inference_mode`` on a random
+    batch of ``batch_size`` x ``in_chans`` x ``image_size`` x ``image_size``.
+
+    Returns a dict: ``latency_ms`` (median wall time of one batch, milliseconds),
+    ``latency_ms_min``, ``images_per_second`` (batch_size / median seconds),
+    ``batch_size``, ``image_size``, ``threads``, ``repeats``, ``device``."""
+    if repeats < 1:
+        raise ValueError("repeats must be >= 1")
+    device = torch.device(device)
+    model = model.to(device).eval()
+    x = torch.randn(batch_size, in_chans, image_size, image_size, device=device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    times = []
+    with num_threads(threads), torch.inference_mode():
+        for _ in range(warmup):
+            model(x)
+        _sync(device)
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            model(x)
+            _sync(device)
+            times.append(time.perf_counter() - t0)
+        used_threads = torch.get_num_threads()
+    med = statistics.median(times)
+    return dict(latency_ms=1e3 * med, latency_ms_min=1e3 * min(times), images_per_second=batch_size / med,
+                batch_size=batch_size, image_size=image_size, threads=used_threads, repeats=repeats,
+                device=str(device))
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def hardware_info() -> dict:
+    """Where a measurement was taken: CPU model, logical cores, torch threads,
+    GPU name (or None), and the versions of Python, torch, torchvision and timm."""
+    import timm
+    import torchvision
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return dict(cpu=_cpu_model(), cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu,
+                python=platform.python_version(), torch=torch.__version__, torchvision=torchvision.__version__,
+                timm=timm.__version__, platform=platform.platform())

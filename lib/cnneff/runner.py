@@ -1,0 +1,118 @@
+"""Execute the book's notebooks with papermill, one profile at a time.
+
+``run_notebook("architectures_and_costs", profile="cpu", overrides={...})``
+reads the profile's values from ``params/<profile>/<name>.yaml`` (absent: the
+notebook's own defaults, which *are* the cpu profile), applies ``overrides``,
+refuses any parameter the notebook does not declare, and executes
+``notebooks/<name>.ipynb`` into ``results/<profile>/<name>.ipynb``.  The run
+goes to a temporary file first: a failed run never replaces the last good
+executed notebook, it is kept beside it as ``<name>.failed.ipynb``.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import yaml
+
+from .paths import NOTEBOOKS, PARAMS, PROFILES, ROOT, results_dir
+
+__all__ = ["RunError", "notebook_names", "notebook_parameters", "profile_parameters", "run_notebook"]
+
+
+class RunError(RuntimeError):
+    """A notebook could not be run (unknown name or parameter, or it failed)."""
+
+
+def notebook_names() -> list[str]:
+    """Names (file stems) of the notebooks under ``notebooks/``, sorted."""
+    return sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
+
+
+def _source(name: str) -> Path:
+    path = NOTEBOOKS / f"{name}.ipynb"
+    if not path.is_file():
+        raise RunError(f"no notebook {name!r} in {NOTEBOOKS}; valid names: {', '.join(notebook_names())} or 'all'")
+    return path
+
+
+def notebook_parameters(name: str) -> dict:
+    """The parameters declared in the notebook's ``parameters`` cell, as
+    ``{name: default value}`` (papermill's inspection, evaluated literally)."""
+    import ast
+
+    import papermill as pm
+
+    declared = pm.inspect_notebook(str(_source(name)))
+    out = {}
+    for key, info in declared.items():
+        try:
+            out[key] = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            out[key] = info["default"]
+    return out
+
+
+def profile_parameters(name: str, profile: str) -> dict:
+    """Values that ``params/<profile>/<name>.yaml`` sets (empty if the file is absent)."""
+    if profile not in PROFILES:
+        raise RunError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    path = PARAMS / profile / f"{name}.yaml"
+    if not path.is_file():
+        return {}
+    values = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(values, dict):
+        raise RunError(f"{path} must be a mapping of parameter: value")
+    return values
+
+
+def parse_value(text: str):
+    """Interpret a ``-p KEY VALUE`` value as YAML (``3`` -> int, ``[64, 96]`` ->
+    list, ``true`` -> bool), keeping it a string when YAML cannot read it."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None, progress: bool = True) -> Path:
+    """Execute notebook ``name`` in ``profile`` and return the path of the
+    executed copy ``results/<profile>/<name>.ipynb``.  Raises :class:`RunError`
+    naming the notebook's parameters if a profile or override sets an unknown
+    one, and :class:`RunError` (with the failed copy's path) if execution fails."""
+    import papermill as pm
+
+    source = _source(name)
+    declared = notebook_parameters(name)
+    params = {**profile_parameters(name, profile), **(overrides or {})}
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise RunError(
+            f"notebook {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+            f"its parameters are: {', '.join(declared)}"
+        )
+    if "profile" in declared:
+        params.setdefault("profile", profile)
+
+    out_dir = results_dir(profile)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / f"{name}.ipynb"
+    failed = out_dir / f"{name}.failed.ipynb"
+    tmp = out_dir / f".{name}.running.ipynb"
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(source), str(tmp), parameters=params, cwd=str(ROOT), progress_bar=progress,
+                            kernel_name="python3")
+    except BaseException as e:
+        if tmp.exists():
+            os.replace(tmp, failed)
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        why = f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"
+        raise RunError(f"notebook {name!r} failed ({why}); the failed run is kept in {failed}; "
+                       f"the last good run (if any) is still {final}") from e
+    os.replace(tmp, final)
+    failed.unlink(missing_ok=True)
+    print(f"{name}: executed in {time.perf_counter() - t0:.0f} s -> {final.relative_to(ROOT) if final.is_relative_to(ROOT) else final}")
+    return final
