@@ -1,0 +1,65 @@
+# cnneff: two commands on a fresh machine (see README.md)
+#   make book   set up .venv, execute every notebook (cpu profile) into results/cpu/, build _build/html/
+#   make test   set up .venv, then pytest: unit tests + nbval over results/cpu/*.ipynb
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.cnneff-installed
+MATHJAX := _vendor/mathjax/es5/tex-mml-chtml.js
+PROFILE ?= cpu
+
+.PHONY: venv sysdeps mathjax notebooks book test clean
+
+# Python environment: exact pins from pyproject.toml (torch 2.15.0, never the
+# local 2.13 wheel). Reinstalled only when pyproject.toml changes.
+venv: $(STAMP) sysdeps
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import torch, torchvision, cnneff; assert torch.__version__.startswith('2.15.0'), torch.__version__"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+# Debian packages: the Fashion-MNIST data and Chromium (browser test of the book).
+sysdeps:
+	missing=""
+	[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing="$$missing dataset-fashion-mnist"
+	command -v chromium >/dev/null || missing="$$missing chromium"
+	if [ -n "$$missing" ]; then
+	  if [ "$$(id -u)" = 0 ]; then
+	    echo "installing Debian packages:$$missing"
+	    (apt-get install -y -qq $$missing >/dev/null 2>&1) || (apt-get update -qq && apt-get install -y -qq $$missing >/dev/null)
+	  else
+	    echo "NOTE: missing Debian packages:$$missing. Install them with: sudo apt-get install$$missing" >&2
+	    echo "      (notebooks that use Fashion-MNIST and the browser test of the book need them)" >&2
+	  fi
+	fi
+
+# MathJax 3 from the npm registry, served by the built book (no CDN).
+mathjax: $(MATHJAX)
+$(MATHJAX):
+	bash scripts/vendor_mathjax.sh
+
+# Execute every notebook with papermill into results/$(PROFILE)/.
+notebooks: venv
+	$(VENV)/bin/cnneff run all --profile $(PROFILE)
+
+book: venv mathjax notebooks
+	$(VENV)/bin/jupyter-book build . -W
+	echo "book: open _build/html/index.html"
+
+# Unit tests + nbval over the executed notebooks. nbval re-executes them;
+# CNNEFF_RESULTS_DIR keeps that re-execution from overwriting results/.
+test: venv mathjax
+	rm -rf .pytest_results
+	rc=0
+	CNNEFF_RESULTS_DIR=$(CURDIR)/.pytest_results $(PY) -m pytest tests --nbval-lax results/cpu -q -ra || rc=$$?
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; exit 1; fi
+	exit $$rc
+
+clean:
+	rm -rf _build .pytest_results

@@ -1,0 +1,90 @@
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from cnneff import cli, runner
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "cnneff.cli", *args], capture_output=True, text=True)
+
+
+def test_flops_json(capsys):
+    assert cli.main(["flops", "efficientnet_b0", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == {"model": "efficientnet_b0", "image_size": 224, "num_classes": 1000,
+                   "params": 5288548, "macs": 385814752}
+
+
+def test_flops_library_prefixes_and_per_layer(capsys):
+    assert cli.main(["flops", "torchvision:mobilenet_v2", "--image-size", "64", "--num-classes", "10", "--per-layer", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["image_size"] == 64 and out["num_classes"] == 10
+    assert sum(layer["macs"] for layer in out["layers"]) == out["macs"]
+    assert cli.main(["flops", "timm:resnet18", "--json"]) == 0
+
+
+def test_unknown_model_is_one_clear_line():
+    p = run_cli("flops", "efficientnet_b9")
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr
+    assert "unknown model 'efficientnet_b9'" in p.stderr and "tinynet_a" in p.stderr
+
+
+@pytest.mark.parametrize("size,msg", [("20", "at least 32"), ("6.5", "must be an integer")])
+def test_bad_image_size(size, msg):
+    p = run_cli("flops", "mobilenet_v2", "--image-size", size)
+    assert p.returncode == 2 and msg in p.stderr and "Traceback" not in p.stderr
+
+
+@pytest.fixture
+def toy_notebooks(tmp_path, monkeypatch):
+    """A notebooks/ folder with one tiny parameterized notebook."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("x = 1\nprofile = 'cpu'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("assert x == 1, 'x must be 1'\nprint('ok', x)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nbformat.write(nb, folder / "toy.ipynb")
+    monkeypatch.setattr(runner, "NOTEBOOKS", folder)
+    monkeypatch.setenv("CNNEFF_RESULTS_DIR", str(tmp_path / "results"))
+    return tmp_path / "results" / "cpu"
+
+
+def test_unknown_parameter_names_the_notebooks_parameters(toy_notebooks, capsys):
+    assert cli.main(["run", "toy", "-p", "y", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "no parameter 'y'" in err and "x, profile" in err
+
+
+def test_unknown_notebook(toy_notebooks, capsys):
+    assert cli.main(["run", "nope"]) == 2
+    assert "valid names: toy" in capsys.readouterr().err
+
+
+def test_failed_run_keeps_the_last_good_one(toy_notebooks, capsys):
+    assert cli.main(["run", "toy", "-p", "x", "1"]) == 0
+    good = toy_notebooks / "toy.ipynb"
+    assert good.is_file()
+    before = good.read_text()
+    assert cli.main(["run", "toy", "-p", "x", "2"]) == 2
+    assert "failed" in capsys.readouterr().err
+    assert good.read_text() == before  # untouched
+    failed = toy_notebooks / "toy.failed.ipynb"
+    assert failed.is_file() and "x must be 1" in failed.read_text()
+    assert not list(toy_notebooks.glob(".*running*"))
+    # the next good run clears the failed copy
+    assert cli.main(["run", "toy"]) == 0
+    assert not failed.exists()
+
+
+def test_parse_value():
+    assert runner.parse_value("3") == 3
+    assert runner.parse_value("[64, 96]") == [64, 96]
+    assert runner.parse_value("cuda") == "cuda"
+    assert runner.parse_value("0.5") == 0.5

@@ -1,0 +1,149 @@
+"""Pinned counts (measured on torchvision/timm builds) and the papers' tables."""
+import pytest
+import torch
+
+from cnneff import claims
+from cnneff.counting import count
+from cnneff.models import (MODELS, UnknownModelError, build_model, inverse_giant, model_names,
+                           native_image_size, twisted_b0)
+from cnneff.simplified import mac_table
+
+
+def test_efficientnet_b0():
+    c = count(build_model("efficientnet_b0"), 224)
+    assert c.params == 5_288_548
+    assert round(c.macs / 1e6, 1) == 385.8
+
+
+def test_efficientnet_v2_s_face_mask_baseline():
+    # paper 000, Table 1: 20.18M params, 2.84G "FLOPs" (multiply-adds) with a 2-class head
+    c = count(build_model("efficientnet_v2_s", num_classes=2), 224)
+    assert c.params == 20_180_050
+    assert round(c.macs / 1e6, 1) == 2848.6
+
+
+def test_mobilenet_v2():
+    assert count(build_model("mobilenet_v2"), 224).params == 3_504_872
+
+
+@pytest.mark.parametrize("name,paper_mmacs", [("tinynet_b", 202), ("tinynet_c", 100), ("tinynet_d", 52), ("tinynet_e", 24)])
+def test_tinynet_macs_within_2_percent(name, paper_mmacs):
+    m = build_model(name)
+    macs = count(m, m.image_size).macs / 1e6
+    assert abs(macs - paper_mmacs) / paper_mmacs <= 0.02
+
+
+def test_tinynets_equal_timm_definitions():
+    import timm
+
+    for k in "abcde":
+        ours, theirs = build_model(f"tinynet_{k}"), timm.create_model(f"tinynet_{k}")
+        assert ours.image_size == theirs.pretrained_cfg["input_size"][-1]
+        assert count(ours, ours.image_size) == count(theirs, ours.image_size)
+
+
+def test_twist_identity_is_b0_and_sizes_follow_r():
+    assert count(twisted_b0(), 224) == count(build_model("efficientnet_b0"), 224)
+    assert build_model("tinynet_a").image_size == 192  # int(224 * 0.86)
+    assert native_image_size("efficientnet_b0_rwd", r=0.5) == 112
+    assert build_model("efficientnet_b0_rwd", r=0.5, w=0.5, d=0.5).image_size == 112
+
+
+def test_inverse_giant_formula():
+    for phi in range(1, 5):
+        r, w, d = inverse_giant(phi)
+        assert r == pytest.approx(1.15**-phi) and w == pytest.approx(1.1**-phi) and d == pytest.approx(1.2**-phi)
+    # B^-phi shrink monotonically
+    macs = [count(m, m.image_size).macs for m in (build_model(f"efficientnet_bm{p}") for p in range(1, 5))]
+    assert macs == sorted(macs, reverse=True)
+
+
+def test_simplified_table4_all_rows():
+    paper = claims.paper_table("simplified_table4")
+    ours = mac_table(build_model("simplified_efficientnet", num_classes=100), 56)
+    assert len(ours) == len(paper) == 14
+    assert list(ours["operation"]) == list(paper["operation"])
+    assert list(ours["filters"]) == list(paper["filters"])  # total 13,580 included
+    assert ours["filters"].iloc[-1] == 13_580
+    # Every row but the linear one (and so the total) matches the paper exactly.
+    assert list(ours["macs"].iloc[:12]) == list(paper["macs"].iloc[:12])
+    assert ours["macs"].iloc[12] == 1280 * 100
+    assert paper["macs"].iloc[12] == 1280 * 100 * 7 * 7  # the paper ran the Linear at all 7x7 positions
+    assert paper["macs"].iloc[13] - ours["macs"].iloc[13] == 6_144_000
+    assert ours["macs"].iloc[13] == 2_634_117_120
+
+
+def test_simplified_block_types():
+    x = torch.randn(2, 3, 56, 56)
+    sizes = {}
+    for block in ("standard", "se", "condconv"):
+        m = build_model("simplified_efficientnet", num_classes=10, block=block).eval()
+        assert m(x).shape == (2, 10)
+        sizes[block] = count(m, 56)
+    assert sizes["standard"].macs < sizes["se"].macs < sizes["condconv"].macs
+    # the middle conv is a full 3x3 conv, not depthwise
+    first = build_model("simplified_efficientnet").blocks[0].conv[0]
+    assert first.groups == 1 and first.kernel_size == (3, 3)
+    with pytest.raises(ValueError, match="block type"):
+        build_model("simplified_efficientnet", block="mbconv")
+
+
+def test_condconv_mixes_experts_per_image():
+    m = build_model("simplified_efficientnet", num_classes=10, block="condconv").eval()
+    a, b = torch.randn(1, 3, 56, 56), torch.randn(1, 3, 56, 56)
+    together = m(torch.cat([a, b]))
+    assert torch.allclose(together, torch.cat([m(a), m(b)]), atol=1e-4)
+
+
+@pytest.mark.parametrize("name,paper_m,tol", [("efficientnet_b4_fused0", 19.3, 0.005), ("efficientnet_b4_fused5", 43.4, 0.005),
+                                              ("efficientnet_b4_fused7", 132.0, 0.005)])
+def test_fused_b4_params_near_paper(name, paper_m, tol):
+    assert abs(count(build_model(name), 380).params / 1e6 - paper_m) / paper_m <= tol
+
+
+def test_v2s_architecture_table_matches_paper():
+    from cnneff.models import describe_stages
+
+    ours = describe_stages(build_model("efficientnet_v2_s"))
+    paper = claims.paper_table("v2s_architecture")
+    assert list(ours["operator"]) == list(paper["operator"])
+    assert list(ours["channels"]) == list(paper["channels"])
+    assert list(ours["layers"]) == list(paper["layers"])
+    assert list(ours["stride"].iloc[:-1]) == list(paper["stride"].iloc[:-1].astype(int))
+
+
+def test_lite0_imagenet_weights_see_a_cat():
+    import torch.nn.functional as F
+    from skimage import data
+
+    m = build_model("efficientnet_lite0", pretrained=True).eval()
+    img = torch.from_numpy(data.chelsea()).permute(2, 0, 1).float()[None] / 255
+    x = (F.interpolate(img, size=(224, 224), mode="bilinear", antialias=True) - 0.5) / 0.5
+    with torch.no_grad():
+        top = m(x).argmax(1).item()
+    assert 281 <= top <= 285  # ImageNet cat classes (tabby .. Egyptian cat)
+    # a new head keeps the backbone weights
+    m2 = build_model("efficientnet_lite0", pretrained=True, num_classes=2)
+    assert m2.classifier.out_features == 2
+    assert torch.equal(m2.conv_stem.weight, m.conv_stem.weight)
+
+
+def test_every_registry_model_builds_and_counts():
+    for name in model_names():
+        m = build_model(name, num_classes=10)
+        assert m.image_size == native_image_size(name) and m.image_size >= 32
+        assert count(m, m.image_size).macs > 0, name
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(UnknownModelError) as e:
+        build_model("efficientnet_b9")
+    msg = str(e.value)
+    assert "efficientnet_b9" in msg and all(n in msg for n in MODELS)
+
+
+def test_hub_weights_are_refused_offline():
+    with pytest.raises(ValueError, match="local state dict"):
+        build_model("torchvision:resnet18", weights="DEFAULT")
+    with pytest.raises(ValueError, match="local state dict"):
+        build_model("timm:resnet18", pretrained=True)

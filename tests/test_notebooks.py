@@ -1,0 +1,34 @@
+"""Notebook sources are clean and parameterized; profiles set only declared parameters."""
+import nbformat
+import pytest
+import yaml
+
+from cnneff.paths import NOTEBOOKS, PARAMS, RESULTS
+from cnneff.runner import notebook_names, notebook_parameters
+
+NAMES = notebook_names()
+
+
+def test_there_are_notebooks():
+    assert "architectures_and_costs" in NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_source_is_clean_and_parameterized(name):
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), "store sources without outputs"
+    assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
+    assert "profile" in notebook_parameters(name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_executed_copy_exists(name):
+    assert (RESULTS / "cpu" / f"{name}.ipynb").is_file(), f"run `cnneff run {name}` and commit results/cpu/{name}.ipynb"
+
+
+@pytest.mark.parametrize("path", sorted(PARAMS.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_profiles_set_only_declared_parameters(path):
+    assert path.stem in NAMES, f"{path} names no notebook"
+    values = yaml.safe_load(path.read_text()) or {}
+    assert set(values) <= set(notebook_parameters(path.stem))
