@@ -148,3 +148,46 @@ def test_linear_probe_on_torchvision_features():
     m = torchvision.models.mobilenet_v2(num_classes=2)
     out = linear_probe(m, tiny_data(n_train=64, n_val=32, n_test=32))
     assert out["feature_dim"] == 1280 and 0.0 <= out["test_accuracy"] <= 1.0
+
+
+def test_bn_recalibration_uses_plain_averages_and_keeps_weights():
+    from cnneff.train import recalibrate_bn
+
+    m = tiny_model()
+    data = tiny_data()
+    w = m[0].weight.detach().clone()
+    n = recalibrate_bn(m, data.train, batches=2, batch_size=32, image_size=32, channels=3,
+                       mean=(0.5,) * 3, std=(0.5,) * 3, device=torch.device("cpu"))
+    assert n == 64 and torch.equal(m[0].weight, w)
+    assert m[1].momentum == 0.1 and m[1].num_batches_tracked.item() == 2
+    r = quick_fit(epochs=1, bn_recalibration_batches=3)
+    assert r.model[1].num_batches_tracked.item() == 3  # the statistics come from the recalibration
+
+
+def test_training_throughput_reports_images_per_second():
+    from cnneff.measure import inference_latency, training_throughput
+
+    t = training_throughput(tiny_model(), 32, batch_size=8, steps=2, warmup=1, threads=1)
+    assert t["images_per_second"] > 0 and t["batch_size"] == 8 and t["threads"] == 1
+    lat = inference_latency(tiny_model(), 32, batch_size=4, repeats=2, warmup=1, threads=1)
+    assert lat["latency_ms"] > 0 and lat["images_per_second"] == pytest.approx(4000 / lat["latency_ms"])
+
+
+def test_cli_train_json_on_fashion_mnist(capsys):
+    from cnneff import cli
+    from cnneff.data import FASHION_MNIST_ROOT
+
+    if not Path(FASHION_MNIST_ROOT, "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip("apt-get install dataset-fashion-mnist")
+    assert cli.main(["train", "--model", "timm:mobilenetv3_small_050", "--data", "fashion-mnist", "--subset", "300",
+                     "--epochs", "1", "--image-size", "32", "--threads", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(out) >= {"test_accuracy", "precision", "recall", "f1", "seconds", "images_per_second"}
+    assert out["train_images"] == 300 and 0 <= out["test_accuracy"] <= 1
+
+
+def test_cli_train_unknown_data_source(capsys):
+    from cnneff import cli
+
+    assert cli.main(["train", "--model", "mobilenet_v2", "--data", "imagenet"]) == 2
+    assert "imagenet" in capsys.readouterr().err

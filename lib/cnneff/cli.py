@@ -2,6 +2,7 @@
 
     cnneff flops MODEL [--image-size N] [--num-classes K] [--per-layer] [--json]
     cnneff run NAME|all [--profile cpu|gpu] [-p KEY VALUE ...]
+    cnneff train --model NAME --data SOURCE[:PATH] [--image-size N] [--epochs E] [--subset K] [--json]
     cnneff models
 
 User errors (unknown model or notebook, bad image size, unknown parameter)
@@ -59,6 +60,44 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    import torch
+
+    from . import data as data_mod
+    from .models import build_model
+    from .train import fit
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    splits = data_mod.load(args.data, image_size=args.image_size, subset=args.subset, seed=args.seed)
+    torch.manual_seed(args.seed)
+    overrides = {}
+    if args.pretrained:
+        overrides["pretrained"] = True
+    model = build_model(args.model, num_classes=len(splits.classes), **overrides)
+    if args.weights:
+        from .models import load_state_dict
+
+        load_state_dict(model, args.weights, strict=False)
+    r = fit(model, splits, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+            weight_decay=args.weight_decay, warmup_epochs=args.warmup_epochs, schedule=args.schedule,
+            augment=args.augment, bn_recalibration_batches=args.bn_recalibration, precision=args.precision, channels_last=args.channels_last,
+            device=args.device, seed=args.seed, checkpoint_dir=args.checkpoint_dir, image_size=args.image_size,
+            progress=not args.json)
+    out = dict(model=args.model, data=splits.name, image_size=args.image_size, epochs=args.epochs,
+               train_images=len(splits.train), test_images=r.test.get("n"),
+               test_accuracy=r.test.get("accuracy"), precision=r.test.get("precision"),
+               recall=r.test.get("recall"), f1=r.test.get("f1"), seconds=r.train_seconds,
+               images_per_second=float(r.history["images_per_second"].mean()))
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(r.history.round(4).to_string(index=False))
+        print(f"test accuracy {out['test_accuracy']:.4f}, precision {out['precision']:.4f}, recall {out['recall']:.4f}, "
+              f"f1 {out['f1']:.4f}; trained {out['seconds']:.1f} s at {out['images_per_second']:.0f} images/s")
+    return 0
+
+
 def cmd_models(args) -> int:
     from .models import model_table
 
@@ -85,6 +124,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a notebook parameter (VALUE read as YAML); repeatable")
     r.set_defaults(func=cmd_run)
 
+    t = sub.add_parser("train", help="train a registry model on a data source and report test metrics")
+    t.add_argument("--model", required=True, help="registry name, or torchvision:NAME / timm:NAME")
+    t.add_argument("--data", required=True,
+                   help="fashion-mnist | elpv | elpv-4class | folder:PATH | deepweeds:PATH | cifar10:PATH | cifar100:PATH")
+    t.add_argument("--image-size", type=_int, default=64, help="side the images are stored and trained at (default 64)")
+    t.add_argument("--epochs", type=_int, default=2)
+    t.add_argument("--subset", type=_int, default=None, help="keep at most K training images (stratified)")
+    # Defaults tuned for short CPU runs from scratch (2 epochs, a few thousand images):
+    # AdamW with a short warm-up learns fastest, augmentation only pays off over
+    # more epochs, and recomputed BatchNorm statistics keep eval accuracy from
+    # collapsing after few, large steps (see cnneff.train.recalibrate_bn).
+    t.add_argument("--batch-size", type=_int, default=32)
+    t.add_argument("--optimizer", choices=("sgd", "rmsprop", "adamw"), default="adamw")
+    t.add_argument("--lr", type=float, default=0.003)
+    t.add_argument("--weight-decay", type=float, default=0.01)
+    t.add_argument("--warmup-epochs", type=float, default=0.1)
+    t.add_argument("--schedule", choices=("constant", "cosine", "linear", "step", "exponential"), default="cosine")
+    t.add_argument("--augment", action="store_true", help="random flips and crops (worth it for longer runs)")
+    t.add_argument("--bn-recalibration", type=_int, default=20, metavar="BATCHES",
+                   help="recompute BatchNorm statistics over this many training batches each epoch (0: off)")
+    t.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32")
+    t.add_argument("--channels-last", action="store_true")
+    t.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    t.add_argument("--threads", type=_int, default=None, help="torch CPU threads")
+    t.add_argument("--seed", type=_int, default=0)
+    t.add_argument("--pretrained", action="store_true", help="ImageNet weights shipped offline (efficientnet_lite0)")
+    t.add_argument("--weights", default=None, help="local state dict file to start from (timm/torchvision format)")
+    t.add_argument("--checkpoint-dir", default=None, help="checkpoint every epoch here; a rerun resumes")
+    t.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
+    t.set_defaults(func=cmd_train)
+
     m = sub.add_parser("models", help="list the model registry")
     m.set_defaults(func=cmd_models)
     return p
@@ -97,7 +167,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UnknownModelError, RunError, ValueError, FileNotFoundError) as e:
+    except (UnknownModelError, RunError, ValueError, FileNotFoundError, KeyError) as e:
         print(f"cnneff: error: {e}", file=sys.stderr)
         return 2
 

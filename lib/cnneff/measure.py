@@ -16,7 +16,7 @@ import time
 import torch
 from torch import nn
 
-__all__ = ["num_threads", "inference_latency", "hardware_info"]
+__all__ = ["num_threads", "inference_latency", "training_throughput", "hardware_info"]
 
 
 @contextlib.contextmanager
@@ -91,3 +91,42 @@ def hardware_info() -> dict:
     return dict(cpu=_cpu_model(), cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu,
                 python=platform.python_version(), torch=torch.__version__, torchvision=torchvision.__version__,
                 timm=timm.__version__, platform=platform.platform())
+
+
+def training_throughput(model: nn.Module, image_size: int, batch_size: int = 32, steps: int = 5, warmup: int = 2,
+                        threads: int | None = None, device: str | torch.device = "cpu", precision: str = "fp32",
+                        channels_last: bool = False, num_classes: int | None = None, in_chans: int = 3) -> dict:
+    """Training images per second of a bare SGD loop (forward, cross-entropy,
+    backward, step) on one random in-memory batch.  Returns ``images_per_second``
+    (batch_size / median step seconds), ``step_ms`` (median), ``batch_size``,
+    ``image_size``, ``precision``, ``channels_last``, ``threads``.  The model's
+    weights change: pass a copy if you need them."""
+    if precision not in ("fp32", "bf16", "fp16"):
+        raise ValueError(f"unknown precision {precision!r}; choose fp32, bf16 or fp16")
+    device = torch.device(device)
+    model = model.to(device).train()
+    x = torch.randn(batch_size, in_chans, image_size, image_size, device=device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        k = num_classes or model(x[:1]).shape[1]
+    y = torch.randint(0, k, (batch_size,), device=device)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    times = []
+    with num_threads(threads):
+        for i in range(warmup + steps):
+            t0 = time.perf_counter()
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                loss = torch.nn.functional.cross_entropy(model(x).float(), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            _sync(device)
+            if i >= warmup:
+                times.append(time.perf_counter() - t0)
+        used = torch.get_num_threads()
+    med = statistics.median(times)
+    return dict(images_per_second=batch_size / med, step_ms=1e3 * med, batch_size=batch_size,
+                image_size=image_size, precision=precision, channels_last=channels_last, threads=used)

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 __all__ = [
     "PRECISIONS", "OPTIMIZERS", "SCHEDULES", "Callback", "TrainState", "FitResult", "fit", "evaluate",
-    "BatchNormL1", "ProgressiveLearning", "resolve_device", "linear_probe", "lr_factor",
+    "BatchNormL1", "ProgressiveLearning", "resolve_device", "linear_probe", "lr_factor", "recalibrate_bn",
 ]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -303,6 +303,38 @@ def _steps_per_epoch(n: int, batch_size: int, world: int) -> int:
     return per_rank // batch_size if per_rank >= batch_size else 1
 
 
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, dataset, batches: int, batch_size: int, image_size: int, channels: int,
+                   mean, std, device, precision: str = "fp32", channels_last: bool = False) -> int:
+    """Recompute every BatchNorm's running mean and variance as the plain average
+    over the first ``batches`` batches of ``dataset`` (no augmentation, weights
+    untouched): "precise BN" (Wu & Johnson 2021).  The exponential moving
+    average that training keeps lags behind weights that change quickly, which
+    after a few hundred steps can make eval-mode accuracy collapse.  Returns the
+    number of images used (0 if the model has no BatchNorm)."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns or batches <= 0:
+        return 0
+    saved = [(m.momentum, m.training) for m in bns]
+    was_training = model.training
+    model.train()
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average = plain mean over the batches
+    used = 0
+    for i, (x, _) in enumerate(_batches(dataset, batch_size, False, None, 0)):
+        if i >= batches:
+            break
+        x = prepare_batch(x, image_size, channels, mean, std, device, channels_last)
+        with _autocast(device, precision):
+            model(x)
+        used += x.shape[0]
+    for m, (mom, _) in zip(bns, saved):
+        m.momentum = mom
+    model.train(was_training)
+    return used
+
+
 # ----------------------------------------------------------------------------
 # Evaluation
 # ----------------------------------------------------------------------------
@@ -394,7 +426,7 @@ def fit(model: nn.Module, data, *, epochs: int = 1, batch_size: int = 64, optimi
         device: str | torch.device = "auto", seed: int = 0, checkpoint_dir: str | Path | None = None,
         callbacks: Sequence[Callback] = (), augment: bool = True, label_smoothing: float = 0.0,
         mean=None, std=None, num_workers: int = 0, eval_batch_size: int = 256, evaluate_test: bool = True,
-        progress: bool = True) -> FitResult:
+        bn_recalibration_batches: int = 0, progress: bool = True) -> FitResult:
     """Train ``model`` on ``data`` (a :class:`cnneff.data.Splits`: ``train``,
     ``val``, ``test``) and return a :class:`FitResult`.
 
@@ -406,7 +438,9 @@ def fit(model: nn.Module, data, *, epochs: int = 1, batch_size: int = 64, optimi
     with the same arguments resumes from it.  History columns: epoch, lr,
     image_size, train_loss, train_accuracy, val_loss, val_accuracy,
     val_precision, val_recall, val_f1, epoch_seconds (training only),
-    images_per_second (training throughput)."""
+    images_per_second (training throughput).  ``bn_recalibration_batches`` > 0
+    recomputes BatchNorm statistics over that many training batches after each
+    epoch (see :func:`recalibrate_bn`; off by default, as in the papers)."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if schedule not in SCHEDULES:
@@ -524,6 +558,9 @@ def fit(model: nn.Module, data, *, epochs: int = 1, batch_size: int = 64, optimi
             # so after the last step the ranks differ: give every rank rank 0's.
             for b in model.buffers():
                 dist.broadcast(b, 0)
+        if bn_recalibration_batches:
+            recalibrate_bn(model, data.train, bn_recalibration_batches, per_rank_batch, base_size, channels, mean,
+                           std, device, precision, channels_last)
         row = dict(epoch=epoch + 1, lr=opt.param_groups[0]["lr"], image_size=state.image_size,
                    train_loss=(totals[0] / totals[2]).item(), train_accuracy=(totals[1] / totals[2]).item())
         if len(data.val):
