@@ -88,3 +88,12 @@ def test_parse_value():
     assert runner.parse_value("[64, 96]") == [64, 96]
     assert runner.parse_value("cuda") == "cuda"
     assert runner.parse_value("0.5") == 0.5
+
+
+def test_data_root_expansion(monkeypatch):
+    monkeypatch.setenv("DATA_ROOT", "/data")
+    assert runner.expand_data_root("folder:${DATA_ROOT}/rmfd") == "folder:/data/rmfd"
+    assert runner.expand_data_root(3) == 3
+    monkeypatch.delenv("DATA_ROOT")
+    with pytest.raises(runner.RunError, match="set DATA_ROOT"):
+        runner.expand_data_root("folder:$DATA_ROOT/rmfd", "nb", "data")

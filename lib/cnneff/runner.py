@@ -76,6 +76,19 @@ def parse_value(text: str):
         return text
 
 
+def expand_data_root(value, notebook: str = "", key: str = ""):
+    """Replace ``$DATA_ROOT`` / ``${DATA_ROOT}`` in a string parameter (the GPU
+    profile's paths, e.g. ``folder:${DATA_ROOT}/rmfd``) by the environment
+    variable; other values pass unchanged.  Raises :class:`RunError` if the value
+    needs DATA_ROOT and it is not set."""
+    if not isinstance(value, str) or "DATA_ROOT" not in value:
+        return value
+    if not os.environ.get("DATA_ROOT"):
+        raise RunError(f"parameter {key!r} of {notebook!r} is {value!r}: set DATA_ROOT to the folder that holds "
+                       "the papers' data sets, e.g. `make reproduce PROFILE=gpu DATA_ROOT=/data`")
+    return value.replace("${DATA_ROOT}", os.environ["DATA_ROOT"]).replace("$DATA_ROOT", os.environ["DATA_ROOT"])
+
+
 def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None, progress: bool = True) -> Path:
     """Execute notebook ``name`` in ``profile`` and return the path of the
     executed copy ``results/<profile>/<name>.ipynb``.  Raises :class:`RunError`
@@ -92,6 +105,7 @@ def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None,
             f"notebook {name!r} has no parameter {', '.join(map(repr, unknown))}; "
             f"its parameters are: {', '.join(declared)}"
         )
+    params = {k: expand_data_root(v, name, k) for k, v in params.items()}
     if "profile" in declared:
         params.setdefault("profile", profile)
 
