@@ -12,7 +12,7 @@ STAMP := $(VENV)/.cnneff-installed
 MATHJAX := _vendor/mathjax/es5/tex-mml-chtml.js
 PROFILE ?= cpu
 
-.PHONY: venv sysdeps mathjax notebooks book test clean
+.PHONY: venv sysdeps mathjax notebooks book test check-book reproduce clean
 
 # Python environment: exact pins from pyproject.toml (torch 2.15.0, never the
 # local 2.13 wheel). Reinstalled only when pyproject.toml changes.
@@ -44,13 +44,24 @@ mathjax: $(MATHJAX)
 $(MATHJAX):
 	bash scripts/vendor_mathjax.sh
 
-# Execute every notebook with papermill into results/$(PROFILE)/.
+# Execute every notebook with papermill into results/$(PROFILE)/, skipping those
+# whose source, parameters and library are unchanged since their last good run.
 notebooks: venv
-	$(VENV)/bin/cnneff run all --profile $(PROFILE)
+	$(VENV)/bin/cnneff run all --profile $(PROFILE) --cached
+
+# Paper-scale run: make reproduce PROFILE=gpu DATA_ROOT=/data [NOTEBOOK=name]
+NOTEBOOK ?= all
+reproduce: venv
+	test -n "$(DATA_ROOT)" || { echo "set DATA_ROOT=/path/to/the/papers/data (see book/intro.md)" >&2; exit 2; }
+	DATA_ROOT=$(DATA_ROOT) $(VENV)/bin/cnneff run $(NOTEBOOK) --profile $(PROFILE)
 
 book: venv mathjax notebooks
 	$(VENV)/bin/jupyter-book build . -W
 	echo "book: open _build/html/index.html"
+
+# Open every built page in headless Chromium: fail on raw TeX; screenshots in _build/screenshots/.
+check-book: book
+	bash scripts/screenshot_book.sh --all
 
 # Unit tests + nbval over the executed notebooks. nbval re-executes them;
 # CNNEFF_RESULTS_DIR keeps that re-execution from overwriting results/.

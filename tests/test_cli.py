@@ -97,3 +97,13 @@ def test_data_root_expansion(monkeypatch):
     monkeypatch.delenv("DATA_ROOT")
     with pytest.raises(runner.RunError, match="set DATA_ROOT"):
         runner.expand_data_root("folder:$DATA_ROOT/rmfd", "nb", "data")
+
+
+def test_cached_run_skips_an_unchanged_notebook(toy_notebooks, capsys):
+    assert cli.main(["run", "toy"]) == 0
+    out = toy_notebooks / "toy.ipynb"
+    mtime = out.stat().st_mtime_ns
+    assert runner.is_up_to_date("toy")
+    assert cli.main(["run", "toy", "--cached"]) == 0
+    assert "up to date" in capsys.readouterr().out and out.stat().st_mtime_ns == mtime
+    assert not runner.is_up_to_date("toy", overrides={"x": 1})  # other parameters: stale

@@ -32,3 +32,15 @@ def test_profiles_set_only_declared_parameters(path):
     assert path.stem in NAMES, f"{path} names no notebook"
     values = yaml.safe_load(path.read_text()) or {}
     assert set(values) <= set(notebook_parameters(path.stem))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_papermill_reads_every_parameter(name):
+    """papermill silently drops a parameter line it cannot parse (e.g. a comment with '=')."""
+    import ast
+
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assigned = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+                for t in node.targets if isinstance(t, ast.Name)}
+    assert assigned == set(notebook_parameters(name))

@@ -3,6 +3,7 @@
     cnneff flops MODEL [--image-size N] [--num-classes K] [--per-layer] [--json]
     cnneff run NAME|all [--profile cpu|gpu] [-p KEY VALUE ...]
     cnneff train --model NAME --data SOURCE[:PATH] [--image-size N] [--epochs E] [--subset K] [--json]
+    cnneff claims [--profile cpu|gpu] [--json]
     cnneff models
 
 User errors (unknown model or notebook, bad image size, unknown parameter)
@@ -55,8 +56,11 @@ def cmd_run(args) -> int:
     names = notebook_names() if args.name == "all" else [args.name]
     if args.name == "all" and overrides:
         raise ValueError("-p overrides apply to one notebook; name it instead of 'all'")
+    if "scorecard" in names:  # it reads every other notebook's metrics: run it last, and always
+        names = [n for n in names if n != "scorecard"] + ["scorecard"]
     for name in names:
-        run_notebook(name, profile=args.profile, overrides=overrides)
+        run_notebook(name, profile=args.profile, overrides=overrides,
+                     force=not args.cached or name == "scorecard")
     return 0
 
 
@@ -98,6 +102,22 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_claims(args) -> int:
+    import pandas as pd
+
+    from .scorecard import counts, scorecard
+
+    card = scorecard(args.profile)
+    if args.json:
+        print(json.dumps(dict(profile=args.profile, counts=counts(card),
+                              claims=json.loads(card.to_json(orient="records")))))
+        return 0
+    with pd.option_context("display.max_rows", None, "display.width", 220, "display.max_colwidth", 60):
+        print(card[["id", "what", "paper_value", "unit", "ours", "verdict"]].to_string(index=False))
+    print(", ".join(f"{k}: {v}" for k, v in counts(card).items()))
+    return 0
+
+
 def cmd_models(args) -> int:
     from .models import model_table
 
@@ -122,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", choices=PROFILES, default="cpu", help="parameter profile (default cpu)")
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"),
                    help="override a notebook parameter (VALUE read as YAML); repeatable")
+    r.add_argument("--cached", action="store_true",
+                   help="skip notebooks whose source, parameters and library are unchanged since their last good run")
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser("train", help="train a registry model on a data source and report test metrics")
@@ -154,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-dir", default=None, help="checkpoint every epoch here; a rerun resumes")
     t.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
     t.set_defaults(func=cmd_train)
+
+    c = sub.add_parser("claims", help="the scorecard: every paper claim against our computed value")
+    c.add_argument("--profile", choices=PROFILES, default="cpu")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_claims)
 
     m = sub.add_parser("models", help="list the model registry")
     m.set_defaults(func=cmd_models)

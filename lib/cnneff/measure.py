@@ -38,9 +38,11 @@ def _sync(device):
 
 def inference_latency(model: nn.Module, image_size: int, batch_size: int = 1, repeats: int = 20,
                       warmup: int = 3, threads: int | None = None, device: str | torch.device = "cpu",
-                      channels_last: bool = False, in_chans: int = 3) -> dict:
+                      channels_last: bool = False, in_chans: int = 3, precision: str = "fp32") -> dict:
     """Time ``model`` in eval mode under ``torch.inference_mode`` on a random
     batch of ``batch_size`` x ``in_chans`` x ``image_size`` x ``image_size``.
+    ``precision`` "bf16"/"fp16" runs under autocast; a model whose weights are
+    already fp16/bf16 gets its input in that dtype.
 
     Returns a dict: ``latency_ms`` (median wall time of one batch, milliseconds),
     ``latency_ms_min``, ``images_per_second`` (batch_size / median seconds),
@@ -50,11 +52,16 @@ def inference_latency(model: nn.Module, image_size: int, batch_size: int = 1, re
     device = torch.device(device)
     model = model.to(device).eval()
     x = torch.randn(batch_size, in_chans, image_size, image_size, device=device)
+    weight = next((p for p in model.parameters() if p.is_floating_point()), None)
+    if weight is not None and weight.dtype in (torch.float16, torch.bfloat16):
+        x = x.to(weight.dtype)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     times = []
-    with num_threads(threads), torch.inference_mode():
+    with num_threads(threads), torch.inference_mode(), torch.autocast(device.type, dtype=dtype,
+                                                                     enabled=dtype is not None):
         for _ in range(warmup):
             model(x)
         _sync(device)
@@ -67,7 +74,7 @@ def inference_latency(model: nn.Module, image_size: int, batch_size: int = 1, re
     med = statistics.median(times)
     return dict(latency_ms=1e3 * med, latency_ms_min=1e3 * min(times), images_per_second=batch_size / med,
                 batch_size=batch_size, image_size=image_size, threads=used_threads, repeats=repeats,
-                device=str(device))
+                device=str(device), precision=precision)
 
 
 def _cpu_model() -> str:
@@ -81,14 +88,27 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _git_commit() -> str:
+    import subprocess
+
+    from .paths import ROOT
+
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def hardware_info() -> dict:
-    """Where a measurement was taken: CPU model, logical cores, torch threads,
+    """Where a measurement was taken: git commit of the code, CPU model, logical cores, torch threads,
     GPU name (or None), and the versions of Python, torch, torchvision and timm."""
     import timm
     import torchvision
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return dict(cpu=_cpu_model(), cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu,
+    return dict(git_commit=_git_commit(), cpu=_cpu_model(), cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu,
                 python=platform.python_version(), torch=torch.__version__, torchvision=torchvision.__version__,
                 timm=timm.__version__, platform=platform.platform())
 

@@ -18,7 +18,8 @@ import yaml
 
 from .paths import NOTEBOOKS, PARAMS, PROFILES, ROOT, results_dir
 
-__all__ = ["RunError", "notebook_names", "notebook_parameters", "profile_parameters", "run_notebook"]
+__all__ = ["RunError", "notebook_names", "notebook_parameters", "profile_parameters", "run_notebook",
+           "is_up_to_date", "expand_data_root"]
 
 
 class RunError(RuntimeError):
@@ -89,7 +90,39 @@ def expand_data_root(value, notebook: str = "", key: str = ""):
     return value.replace("${DATA_ROOT}", os.environ["DATA_ROOT"]).replace("$DATA_ROOT", os.environ["DATA_ROOT"])
 
 
-def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None, progress: bool = True) -> Path:
+def _stamp(name: str, params: dict) -> dict:
+    """Hashes of what an executed notebook depends on: its source, its parameter
+    values, and the library (every file under lib/cnneff/)."""
+    import hashlib
+    import json
+
+    def digest(paths):
+        h = hashlib.sha256()
+        for p in sorted(paths):
+            h.update((p.relative_to(ROOT).as_posix() if p.is_relative_to(ROOT) else p.name).encode())
+            h.update(p.read_bytes())
+        return h.hexdigest()
+
+    lib = [p for p in (ROOT / "lib" / "cnneff").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    return dict(source=digest([_source(name)]), library=digest(lib),
+                parameters=hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest())
+
+
+def is_up_to_date(name: str, profile: str = "cpu", overrides: dict | None = None) -> bool:
+    """True if ``results/<profile>/<name>.ipynb`` exists and its stamp matches the
+    current source, parameters and library (so ``make book`` can skip it)."""
+    import json
+
+    final = results_dir(profile) / f"{name}.ipynb"
+    stamp_file = results_dir(profile) / f"{name}.stamp.json"
+    if not final.is_file() or not stamp_file.is_file():
+        return False
+    params = {**profile_parameters(name, profile), **(overrides or {})}
+    return json.loads(stamp_file.read_text()) == _stamp(name, params)
+
+
+def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None, progress: bool = True,
+                 force: bool = True) -> Path:
     """Execute notebook ``name`` in ``profile`` and return the path of the
     executed copy ``results/<profile>/<name>.ipynb``.  Raises :class:`RunError`
     naming the notebook's parameters if a profile or override sets an unknown
@@ -97,6 +130,9 @@ def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None,
     import papermill as pm
 
     source = _source(name)
+    if not force and is_up_to_date(name, profile, overrides):
+        print(f"{name}: up to date (source, parameters and library unchanged since its last good run)")
+        return results_dir(profile) / f"{name}.ipynb"
     declared = notebook_parameters(name)
     params = {**profile_parameters(name, profile), **(overrides or {})}
     unknown = sorted(set(params) - set(declared))
@@ -128,5 +164,11 @@ def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None,
                        f"the last good run (if any) is still {final}") from e
     os.replace(tmp, final)
     failed.unlink(missing_ok=True)
+    import json
+
+    from .results import atomic_write_text
+
+    raw = {**profile_parameters(name, profile), **(overrides or {})}
+    atomic_write_text(out_dir / f"{name}.stamp.json", json.dumps(_stamp(name, raw), indent=1) + "\n")
     print(f"{name}: executed in {time.perf_counter() - t0:.0f} s -> {final.relative_to(ROOT) if final.is_relative_to(ROOT) else final}")
     return final

@@ -360,8 +360,12 @@ def evaluate(model: nn.Module, dataset, *, batch_size: int = 256, image_size: in
     ys, ps, loss_sum = [], [], 0.0
     t0 = time.perf_counter()
     it = _batches(dataset, batch_size, False, None, 0)
+    weight = next((p for p in model.parameters() if p.is_floating_point()), None)
+    half = weight is not None and weight.dtype in (torch.float16, torch.bfloat16)  # a model converted with .half()
     for x, y in tqdm(it, total=math.ceil(len(dataset) / batch_size), desc=desc, disable=not progress, leave=False):
         x = prepare_batch(x, image_size, channels, mean, std, device, channels_last)
+        if half:
+            x = x.to(weight.dtype)
         with _autocast(device, precision):
             logits = model(x)
         y = y.to(device)
