@@ -8,6 +8,10 @@ claim's ``kind`` decides its verdict:
   the tolerance -> partly; else not reproduced.
 * ``absolute``: the same with an absolute tolerance (e.g. accuracy points).
 * ``exact``: equal -> reproduced, else not reproduced.
+* ``at_least`` / ``at_most``: ours >= / <= the value (a ratio that must
+  exceed 1, say) -> reproduced, else not reproduced.
+* ``boolean``: the notebook computed whether the claim holds (true/false) ->
+  reproduced / not reproduced.
 * ``verdict``: the notebook computed the verdict itself (a string metric such
   as "reproduced" / "partly" / "not reproduced") from several numbers.
 * ``full_run``: the CPU profile cannot test it (real RMFD/ImageNet data, GPU
@@ -28,7 +32,7 @@ from .paths import results_dir
 __all__ = ["VERDICTS", "KINDS", "scorecard", "counts", "full_run_command"]
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "needs the full run", "not run")
-KINDS = ("relative", "absolute", "exact", "verdict", "full_run")
+KINDS = ("relative", "absolute", "exact", "at_least", "at_most", "boolean", "verdict", "full_run")
 
 
 def full_run_command(notebook: str) -> str:
@@ -50,6 +54,12 @@ def _judge(kind: str, paper, ours, tol: float) -> str:
         return "not run"
     if kind == "exact":
         return "reproduced" if ours == paper else "not reproduced"
+    if kind == "boolean":
+        return "reproduced" if bool(ours) else "not reproduced"
+    if kind == "at_least":
+        return "reproduced" if float(ours) >= float(paper) else "not reproduced"
+    if kind == "at_most":
+        return "reproduced" if float(ours) <= float(paper) else "not reproduced"
     err = abs(float(ours) - float(paper))
     scale = abs(float(paper)) if kind == "relative" else 1.0
     if err <= tol * scale + 1e-12:
