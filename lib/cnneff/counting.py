@@ -64,16 +64,18 @@ def _run_counter(model: nn.Module, image_size: int, in_chans: int) -> FlopCounte
     """Run one forward pass of a single image under FlopCounterMode and return the
     counter.  Tries the meta device first (no arithmetic), falls back to CPU."""
     was_training = model.training
+    weight = next((p for p in model.parameters() if p.is_floating_point()), None)
+    dtype = weight.dtype if weight is not None else torch.float32  # fp16 models get fp16 inputs
     try:
         meta_model = copy.deepcopy(model).to("meta").eval()
-        x = torch.empty(1, in_chans, image_size, image_size, device="meta")
+        x = torch.empty(1, in_chans, image_size, image_size, device="meta", dtype=dtype)
         counter = FlopCounterMode(display=False)
         with counter, torch.no_grad():
             meta_model(x)
         return counter
     except Exception:  # some ops have no meta kernel: count on the CPU instead
         model.eval()
-        x = torch.zeros(1, in_chans, image_size, image_size, device=_device_of(model))
+        x = torch.zeros(1, in_chans, image_size, image_size, device=_device_of(model), dtype=dtype)
         counter = FlopCounterMode(display=False)
         with counter, torch.no_grad():
             model(x)
