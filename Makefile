@@ -61,7 +61,7 @@ book: venv mathjax notebooks
 
 # Open every built page in headless Chromium: fail on raw TeX; screenshots in _build/screenshots/.
 check-book: book
-	bash scripts/screenshot_book.sh --all
+	$(PY) scripts/check_book.py
 
 # Unit tests + nbval over the executed notebooks. nbval re-executes them;
 # CNNEFF_RESULTS_DIR keeps that re-execution from overwriting results/.

@@ -27,7 +27,7 @@ yaml = pytest.importorskip("yaml")
 
 REPO = Path(__file__).resolve().parents[1]
 VENDOR_SCRIPT = REPO / "scripts" / "vendor_mathjax.sh"
-SHOT_SCRIPT = REPO / "scripts" / "screenshot_book.sh"
+CHECK_SCRIPT = REPO / "scripts" / "check_book.py"
 MATHJAX_REL = Path("mathjax/es5/tex-mml-chtml.js")  # inside the built site
 SOURCE_SUFFIXES = (".ipynb", ".md", ".myst", ".rst")
 
@@ -293,10 +293,29 @@ def test_notebook_chapters_are_downloadable(site):
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
-def test_math_is_typeset_in_a_browser(site, tmp_path):
+def test_pages_in_a_browser_are_offline_complete_and_typeset(site, tmp_path):
+    """Headless Chromium over a logging local server: no request leaves the
+    machine, no local resource is missing, and MathJax typeset every formula."""
     html, _ = site
     proc = subprocess.run(
-        ["bash", str(SHOT_SCRIPT), "--check-math", str(html), str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        [sys.executable, str(CHECK_SCRIPT), "--html", str(html), "--out", str(tmp_path), "--no-shots"],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
     )
-    assert proc.returncode == 0, f"MathJax did not typeset:\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode == 0, f"browser check failed:\n{proc.stdout}\n{proc.stderr}"
+    assert "none leaving the machine" in proc.stdout
+
+
+def test_browser_check_catches_a_cdn_script_and_a_missing_file(tmp_path):
+    """The checker itself must fail on a page that fetches from the network or
+    references a file the site lacks (a check that cannot fail checks nothing)."""
+    if shutil.which("chromium") is None:
+        pytest.skip("chromium not installed")
+    site = tmp_path / "html"
+    site.mkdir()
+    (site / "index.html").write_text(
+        "<html><head><script src='https://cdn.example.org/lib.js'></script>"
+        "<link rel='stylesheet' href='_static/missing.css'></head><body><p>plain page</p></body></html>")
+    proc = subprocess.run([sys.executable, str(CHECK_SCRIPT), "--html", str(site), "--out", str(tmp_path / "out"),
+                           "--no-shots"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "cdn.example.org" in proc.stderr and "missing.css" in proc.stderr

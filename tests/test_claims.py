@@ -32,6 +32,21 @@ def test_every_claim_names_a_metric_its_notebook_writes(claim):
     assert claim["metric"] in json.loads(path.read_text()), f"{claim['notebook']} writes no metric {claim['metric']!r}"
 
 
+@pytest.mark.parametrize("notebook", sorted({c["notebook"] for c in CLAIMS}))
+def test_every_metric_a_notebook_writes_is_used_by_a_claim_or_a_page(notebook):
+    """metrics.json is the scorecard's input: every key in it must be read by a
+    claim, be provenance, or be named on a book page; values nobody reads go to
+    details.json (see cnneff.results.save_metrics)."""
+    from cnneff.results import PROVENANCE
+
+    path = RESULTS / "cpu" / notebook / "metrics.json"
+    assert path.is_file(), f"run `cnneff run {notebook}`"
+    pages = "\n".join(p.read_text() for p in (RESULTS.parent / "book").glob("*.md"))
+    used = claims.metric_keys(notebook) | set(PROVENANCE)
+    unused = sorted(k for k in json.loads(path.read_text()) if k not in used and f"`{k}`" not in pages)
+    assert not unused, f"{notebook} writes metrics no claim or page uses: {unused} (re-run it: `cnneff run {notebook}`)"
+
+
 def test_every_table_parses():
     for name in claims.load()["tables"]:
         df = claims.paper_table(name)

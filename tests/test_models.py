@@ -95,6 +95,23 @@ def test_condconv_mixes_experts_per_image():
     assert torch.allclose(together, torch.cat([m(a), m(b)]), atol=1e-4)
 
 
+@pytest.mark.parametrize("side", [4, 32])
+def test_condconv_expert_sum_path_equals_timms_mixed_kernel(side):
+    from timm.layers import CondConv2d as Timm
+    from cnneff.simplified import CondConv2d
+
+    torch.manual_seed(0)
+    ours = CondConv2d(8, 12, 3, stride=2, padding=1, num_experts=4, bias=True)
+    ref = Timm(8, 12, 3, stride=2, padding=1, num_experts=4, bias=True)
+    ref.load_state_dict(ours.state_dict())
+    torch.nn.init.normal_(ours.bias), ref.bias.data.copy_(ours.bias.data)
+    x, r = torch.randn(5, 8, side, side), torch.rand(5, 4)
+    y_ours, y_ref = ours(x, r), ref(x, r)
+    assert torch.allclose(y_ours, y_ref, atol=1e-5)
+    y_ours.square().sum().backward(), y_ref.square().sum().backward()
+    assert torch.allclose(ours.weight.grad, ref.weight.grad, atol=1e-4, rtol=1e-4)
+
+
 @pytest.mark.parametrize("name,paper_m,tol", [("efficientnet_b4_fused0", 19.3, 0.005), ("efficientnet_b4_fused5", 43.4, 0.005),
                                               ("efficientnet_b4_fused7", 132.0, 0.005)])
 def test_fused_b4_params_near_paper(name, paper_m, tol):

@@ -1,5 +1,7 @@
 """Notebook sources are clean and parameterized; profiles set only declared parameters."""
 import nbformat
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -32,6 +34,32 @@ def test_profiles_set_only_declared_parameters(path):
     assert path.stem in NAMES, f"{path} names no notebook"
     values = yaml.safe_load(path.read_text()) or {}
     assert set(values) <= set(notebook_parameters(path.stem))
+
+
+@pytest.mark.parametrize("path", sorted(PARAMS.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_path_parameter_resolves_under_data_root(path, tmp_path, monkeypatch):
+    """Input paths (data sets, weights) of a profile must live under $DATA_ROOT, so that
+    `make reproduce DATA_ROOT=/data` is the only thing a user sets; output folders
+    (`*_dir`) must stay in the repository: under results/<profile>/ or the git-ignored
+    data/ working folder (checkpoints)."""
+    from cnneff.runner import expand_data_root
+
+    monkeypatch.setenv("DATA_ROOT", str(tmp_path))
+    values = yaml.safe_load(path.read_text()) or {}
+    paths = {k: v for k, v in values.items() if isinstance(v, str) and "/" in v}
+    for key, value in paths.items():
+        if key.endswith("_dir"):
+            assert value.startswith((f"results/{path.parent.name}/", "data/")), (
+                f"{path.name}: {key}={value!r} is neither under results/{path.parent.name}/ nor data/")
+            continue
+        assert "DATA_ROOT" in value, f"{path.name}: {key}={value!r} does not start from ${{DATA_ROOT}}"
+        resolved = Path(expand_data_root(value, path.stem, key).split(":", 1)[-1])
+        assert resolved.is_relative_to(tmp_path), f"{path.name}: {key} resolves to {resolved}, not under DATA_ROOT"
+    monkeypatch.delenv("DATA_ROOT")
+    for key, value in paths.items():
+        if "DATA_ROOT" in value:
+            with pytest.raises(Exception, match="DATA_ROOT"):
+                expand_data_root(value, path.stem, key)
 
 
 @pytest.mark.parametrize("name", NAMES)

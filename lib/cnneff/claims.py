@@ -9,7 +9,7 @@ import yaml
 
 CLAIMS_FILE = Path(__file__).with_name("claims.yaml")
 
-__all__ = ["CLAIMS_FILE", "load", "paper_table", "claims"]
+__all__ = ["CLAIMS_FILE", "load", "paper_table", "claims", "metric_keys"]
 
 
 @lru_cache(maxsize=1)
@@ -30,3 +30,8 @@ def paper_table(name: str) -> pd.DataFrame:
 def claims() -> pd.DataFrame:
     """Every single numeric claim as a DataFrame (one row per claim)."""
     return pd.DataFrame(load()["claims"])
+
+
+def metric_keys(notebook: str) -> set[str]:
+    """The metric keys of ``notebook`` that some claim reads (the scorecard's inputs)."""
+    return {c["metric"] for c in load()["claims"] if c["notebook"] == notebook and c.get("metric")}

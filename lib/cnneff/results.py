@@ -8,7 +8,10 @@ from pathlib import Path
 
 from .paths import results_dir
 
-__all__ = ["atomic_write_text", "save_metrics", "load_metrics"]
+__all__ = ["PROVENANCE", "atomic_write_text", "save_metrics", "load_metrics", "load_details"]
+
+# Keys every metrics.json carries besides the claimed metrics: where and how a result was obtained.
+PROVENANCE = ("hardware", "parameters", "wall_seconds", "cpu_seconds", "n_test", "training_device")
 
 
 def atomic_write_text(path: Path | str, text: str) -> Path:
@@ -37,15 +40,36 @@ def _jsonable(x):
 
 
 def save_metrics(metrics: dict, notebook: str, profile: str = "cpu") -> Path:
-    """Write ``metrics`` (a flat or nested dict of numbers and strings) to
-    ``results/<profile>/<notebook>/metrics.json`` atomically; returns the path."""
-    path = results_dir(profile, notebook) / "metrics.json"
-    return atomic_write_text(path, json.dumps(metrics, indent=2, sort_keys=True, default=_jsonable) + "\n")
+    """Write a notebook's results atomically and return the path of metrics.json.
+
+    ``results/<profile>/<notebook>/metrics.json`` gets the metrics a claim of
+    ``claims.yaml`` reads (the scorecard's inputs) and the provenance keys
+    (:data:`PROVENANCE`); every other value the notebook computed (per-model
+    latencies, table cells) goes to ``details.json`` beside it, so that
+    metrics.json holds nothing that no claim uses.  Values: numbers, strings,
+    lists and dicts (numpy/torch scalars are converted)."""
+    from .claims import metric_keys
+
+    keep = metric_keys(notebook) | set(PROVENANCE)
+    scored = {k: v for k, v in metrics.items() if k in keep}
+    details = {k: v for k, v in metrics.items() if k not in keep}
+    folder = results_dir(profile, notebook)
+    atomic_write_text(folder / "details.json", json.dumps(details, indent=2, sort_keys=True, default=_jsonable) + "\n")
+    return atomic_write_text(folder / "metrics.json",
+                             json.dumps(scored, indent=2, sort_keys=True, default=_jsonable) + "\n")
 
 
 def load_metrics(notebook: str, profile: str = "cpu") -> dict:
     """Read ``results/<profile>/<notebook>/metrics.json``; FileNotFoundError says how to produce it."""
     path = results_dir(profile, notebook) / "metrics.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; run `cnneff run {notebook} --profile {profile}` first")
+    return json.loads(path.read_text())
+
+
+def load_details(notebook: str, profile: str = "cpu") -> dict:
+    """Read ``results/<profile>/<notebook>/details.json`` (the values no claim reads)."""
+    path = results_dir(profile, notebook) / "details.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; run `cnneff run {notebook} --profile {profile}` first")
     return json.loads(path.read_text())

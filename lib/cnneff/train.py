@@ -240,8 +240,8 @@ def prepare_batch(x: torch.Tensor, image_size: int, channels: int, mean, std, de
                   train=False, generator=None, randaug_magnitude=0.0) -> torch.Tensor:
     """uint8 [B, C, H, W] -> normalized float on ``device``: optional training
     augmentation (random horizontal flip per image, one random crop offset per
-    batch from a 1/8-padded copy, RandAugment per image),
-    resize to ``image_size``, grayscale -> ``channels`` by repetition, and
+    batch from a 1/8-padded copy, RandAugment per image after resizing to
+    ``image_size``), resize to ``image_size``, grayscale -> ``channels`` by repetition, and
     ``(x / 255 - mean) / std``.  Returns the batch."""
     x = x.to(device, non_blocking=True)
     if train:
@@ -256,6 +256,11 @@ def prepare_batch(x: torch.Tensor, image_size: int, channels: int, mean, std, de
         if randaug_magnitude > 0:
             from torchvision.transforms import v2
 
+            if not x.is_floating_point() and (x.shape[-1] != image_size or x.shape[-2] != image_size):
+                # augment at the size the network sees (as the paper's pipeline does: crop/resize,
+                # then RandAugment), not at the stored size: per-image augmentation would otherwise
+                # cost the same at every stage of progressive learning.
+                x = v2.functional.resize(x, [image_size, image_size], antialias=True)
             ra = v2.RandAugment(num_ops=2, magnitude=int(round(randaug_magnitude)))
             x = torch.stack([ra(img) for img in x])
     x = x.float().div_(255)

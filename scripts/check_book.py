@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Open the built book in headless Chromium as a reader would, offline.
+
+Serves ``_build/html`` on a loopback port with a server that logs every request,
+and points Chromium at a logging "proxy" on another loopback port that answers
+every request with 403, so any request that would leave the machine (a CDN
+script, a web font, an analytics beacon) is recorded, and fails the check, even
+on a machine that is online.  For every page it then
+
+* keeps a screenshot in ``OUT_DIR/<page>.png`` (one per chapter, for people to
+  look at),
+* dumps the DOM after the scripts ran and fails if a page with math still shows
+  raw TeX or has no ``<mjx-container>`` (MathJax did not typeset it),
+
+and at the end fails on any request that left the machine and on any local
+resource the server did not have (HTTP status >= 400).
+
+usage: scripts/check_book.py [--html DIR] [--out DIR] [--no-shots]
+env:   CHROMIUM (default: chromium), WINDOW (default: 1280,2000),
+       VTIME (virtual-time budget per page in ms, default: 10000)
+Exit status: 0 all pages fine, 1 a check failed, 2 no Chromium / no pages.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import os
+import re
+import shutil
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SKIP_DIRS = ("_static", "_sources", "mathjax", "_images")
+
+
+class _Quiet(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def serve_site(html_dir: Path, log: list):
+    """Static server for ``html_dir`` on 127.0.0.1 that appends (path, status) to ``log``."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_request(self, code="-", size="-"):
+            log.append((self.path, int(code) if str(code).isdigit() else 0))
+
+        def log_message(self, *args):  # errors are logged by log_request too
+            pass
+
+    server = _Quiet(("127.0.0.1", 0), functools.partial(Handler, directory=str(html_dir)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def serve_dead_proxy(log: list):
+    """An HTTP proxy on 127.0.0.1 that records every request and refuses it (403)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _refuse(self):
+            log.append(f"{self.command} {self.path}")
+            self.send_error(403, "offline check: no request may leave the machine")
+
+        do_GET = do_POST = do_HEAD = do_CONNECT = do_PUT = do_OPTIONS = _refuse
+
+        def log_message(self, *args):
+            pass
+
+    server = _Quiet(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class _VisibleText(HTMLParser):
+    """Visible text outside <script>/<style>/<pre>/<code>/<textarea>."""
+
+    SKIP = {"script", "style", "pre", "code", "textarea", "noscript"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.depth, self.chunks = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.depth += 1
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if not self.depth:
+            self.chunks.append(data)
+
+
+def math_problem(src: str, dom: str) -> str | None:
+    """None if the page's math is typeset (or it has none), else what is wrong."""
+    has_math = bool(re.search(r'class="[^"]*\bmath\b', src)) or "\\(" in src or "$$" in src
+    if not has_math:
+        return None
+    if len(dom) < 200:
+        return "empty DOM dump"
+    p = _VisibleText()
+    p.feed(dom)
+    text = "".join(p.chunks)
+    raw = [m.start() for m in re.finditer(r"\\\(|\\\[|\\begin\{|\$\$", text)]
+    n_mjx = dom.count("<mjx-container")
+    if raw or n_mjx == 0:
+        ctx = text[max(0, raw[0] - 40): raw[0] + 60].replace("\n", " ") if raw else ""
+        return f"math not typeset ({n_mjx} mjx-container, {len(raw)} raw TeX" + (f", e.g. ...{ctx}...)" if ctx else ")")
+    return None
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--html", type=Path, default=ROOT / "_build" / "html")
+    ap.add_argument("--out", type=Path, default=ROOT / "_build" / "screenshots")
+    ap.add_argument("--no-shots", action="store_true", help="skip the screenshots (checks only)")
+    args = ap.parse_args(argv)
+    chromium = shutil.which(os.environ.get("CHROMIUM", "chromium"))
+    if not chromium:
+        print("check_book: chromium not found (Debian package `chromium`; `make sysdeps` installs it as root)",
+              file=sys.stderr)
+        return 2
+    html = args.html.resolve()
+    pages = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
+                   if not p.relative_to(html).parts[0] in SKIP_DIRS and p.name not in ("genindex.html", "search.html"))
+    if not pages:
+        print(f"check_book: no pages in {html} (run `make book` first)", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    site_log, proxy_log = [], []
+    site, proxy = serve_site(html, site_log), serve_dead_proxy(proxy_log)
+    base = f"http://127.0.0.1:{site.server_address[1]}"
+    profile = tempfile.mkdtemp(prefix="check_book.")
+    # Headless, throwaway profile, no background services; loopback goes direct (Chromium's
+    # default), everything else to the refusing proxy.
+    chrome = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--disable-default-apps", "--disable-extensions", "--hide-scrollbars",
+              f"--proxy-server=http://127.0.0.1:{proxy.server_address[1]}",
+              f"--user-data-dir={profile}", f"--virtual-time-budget={os.environ.get('VTIME', '10000')}"]
+    failures = 0
+    try:
+        for page in pages:
+            url, name = f"{base}/{page}", page.removesuffix(".html").replace("/", "__")
+            first = len(site_log), len(proxy_log)
+            dom = subprocess.run(chrome + ["--dump-dom", url], capture_output=True, text=True,
+                                 errors="replace", timeout=120).stdout
+            (args.out / f"{name}.dom.html").write_text(dom)
+            if not args.no_shots:
+                shot = args.out / f"{name}.png"
+                subprocess.run(chrome + [f"--window-size={os.environ.get('WINDOW', '1280,2000')}",
+                                         f"--screenshot={shot}", url], capture_output=True, timeout=120)
+                if not shot.is_file() or shot.stat().st_size == 0:
+                    print(f"FAIL  {page}: no screenshot", file=sys.stderr)
+                    failures += 1
+            problems = []
+            bad = math_problem((html / page).read_text(encoding="utf-8"), dom)
+            if bad:
+                problems.append(bad)
+            missing = sorted({p for p, code in site_log[first[0]:] if code >= 400})
+            if missing:
+                problems.append(f"missing local resources: {', '.join(missing)}")
+            outside = sorted(set(proxy_log[first[1]:]))
+            if outside:
+                problems.append(f"requests leaving the machine: {', '.join(outside)}")
+            if problems:
+                failures += 1
+                print(f"FAIL  {page}: " + "; ".join(problems), file=sys.stderr)
+            else:
+                n = len(site_log) - first[0]
+                print(f"ok    {page}: {n} local requests, none missing, none leaving the machine, "
+                      f"{dom.count('<mjx-container')} typeset formulas")
+    finally:
+        site.shutdown(), proxy.shutdown()
+        shutil.rmtree(profile, ignore_errors=True)
+    print(f"{len(pages)} pages, {failures} failed; screenshots and DOM dumps in {args.out}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
