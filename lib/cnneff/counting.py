@@ -26,6 +26,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .measure import weight_dtype
+
 __all__ = ["Counts", "count", "count_params", "count_macs", "per_layer", "check_image_size"]
 
 
@@ -64,8 +66,7 @@ def _run_counter(model: nn.Module, image_size: int, in_chans: int) -> FlopCounte
     """Run one forward pass of a single image under FlopCounterMode and return the
     counter.  Tries the meta device first (no arithmetic), falls back to CPU."""
     was_training = model.training
-    weight = next((p for p in model.parameters() if p.is_floating_point()), None)
-    dtype = weight.dtype if weight is not None else torch.float32  # fp16 models get fp16 inputs
+    dtype = weight_dtype(model) or torch.float32  # fp16 models get fp16 inputs
     try:
         meta_model = copy.deepcopy(model).to("meta").eval()
         x = torch.empty(1, in_chans, image_size, image_size, device="meta", dtype=dtype)

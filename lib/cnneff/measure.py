@@ -16,7 +16,10 @@ import time
 import torch
 from torch import nn
 
-__all__ = ["num_threads", "inference_latency", "training_throughput", "hardware_info"]
+__all__ = ["num_threads", "autocast", "weight_dtype", "inference_latency", "training_throughput", "hardware_info"]
+
+# Autocast dtype of each reduced precision; "fp32" (or anything else) runs without autocast.
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @contextlib.contextmanager
@@ -36,6 +39,18 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
+def autocast(device_type: str, precision: str):
+    """``torch.autocast`` for ``precision``: bf16 / fp16 autocast, disabled for fp32."""
+    dtype = AUTOCAST_DTYPES.get(precision)
+    return torch.autocast(device_type, dtype=dtype, enabled=dtype is not None)
+
+
+def weight_dtype(model: nn.Module) -> torch.dtype | None:
+    """dtype of the model's first floating-point parameter (None if it has none):
+    fp16/bf16 for a model converted with ``.half()``, whose inputs must match."""
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+
+
 def inference_latency(model: nn.Module, image_size: int, batch_size: int = 1, repeats: int = 20,
                       warmup: int = 3, threads: int | None = None, device: str | torch.device = "cpu",
                       channels_last: bool = False, in_chans: int = 3, precision: str = "fp32") -> dict:
@@ -52,16 +67,14 @@ def inference_latency(model: nn.Module, image_size: int, batch_size: int = 1, re
     device = torch.device(device)
     model = model.to(device).eval()
     x = torch.randn(batch_size, in_chans, image_size, image_size, device=device)
-    weight = next((p for p in model.parameters() if p.is_floating_point()), None)
-    if weight is not None and weight.dtype in (torch.float16, torch.bfloat16):
-        x = x.to(weight.dtype)
+    dtype = weight_dtype(model)
+    if dtype in (torch.float16, torch.bfloat16):
+        x = x.to(dtype)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     times = []
-    with num_threads(threads), torch.inference_mode(), torch.autocast(device.type, dtype=dtype,
-                                                                     enabled=dtype is not None):
+    with num_threads(threads), torch.inference_mode(), autocast(device.type, precision):
         for _ in range(warmup):
             model(x)
         _sync(device)
@@ -133,12 +146,11 @@ def training_throughput(model: nn.Module, image_size: int, batch_size: int = 32,
         k = num_classes or model(x[:1]).shape[1]
     y = torch.randint(0, k, (batch_size,), device=device)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     times = []
     with num_threads(threads):
         for i in range(warmup + steps):
             t0 = time.perf_counter()
-            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            with autocast(device.type, precision):
                 loss = torch.nn.functional.cross_entropy(model(x).float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()

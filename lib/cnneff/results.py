@@ -51,25 +51,27 @@ def save_metrics(metrics: dict, notebook: str, profile: str = "cpu") -> Path:
     from .claims import metric_keys
 
     keep = metric_keys(notebook) | set(PROVENANCE)
-    scored = {k: v for k, v in metrics.items() if k in keep}
-    details = {k: v for k, v in metrics.items() if k not in keep}
     folder = results_dir(profile, notebook)
-    atomic_write_text(folder / "details.json", json.dumps(details, indent=2, sort_keys=True, default=_jsonable) + "\n")
-    return atomic_write_text(folder / "metrics.json",
-                             json.dumps(scored, indent=2, sort_keys=True, default=_jsonable) + "\n")
+    _write_json(folder / "details.json", {k: v for k, v in metrics.items() if k not in keep})
+    return _write_json(folder / "metrics.json", {k: v for k, v in metrics.items() if k in keep})
+
+
+def _write_json(path: Path, values: dict) -> Path:
+    return atomic_write_text(path, json.dumps(values, indent=2, sort_keys=True, default=_jsonable) + "\n")
+
+
+def _read_json(notebook: str, profile: str, filename: str) -> dict:
+    path = results_dir(profile, notebook) / filename
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; run `cnneff run {notebook} --profile {profile}` first")
+    return json.loads(path.read_text())
 
 
 def load_metrics(notebook: str, profile: str = "cpu") -> dict:
     """Read ``results/<profile>/<notebook>/metrics.json``; FileNotFoundError says how to produce it."""
-    path = results_dir(profile, notebook) / "metrics.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; run `cnneff run {notebook} --profile {profile}` first")
-    return json.loads(path.read_text())
+    return _read_json(notebook, profile, "metrics.json")
 
 
 def load_details(notebook: str, profile: str = "cpu") -> dict:
     """Read ``results/<profile>/<notebook>/details.json`` (the values no claim reads)."""
-    path = results_dir(profile, notebook) / "details.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; run `cnneff run {notebook} --profile {profile}` first")
-    return json.loads(path.read_text())
+    return _read_json(notebook, profile, "details.json")

@@ -10,6 +10,8 @@ executed notebook, it is kept beside it as ``<name>.failed.ipynb``.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from pathlib import Path
@@ -93,8 +95,6 @@ def expand_data_root(value, notebook: str = "", key: str = ""):
 def _stamp(name: str, params: dict) -> dict:
     """Hashes of what an executed notebook depends on: its source, its parameter
     values, and the library (every file under lib/cnneff/)."""
-    import hashlib
-    import json
 
     def digest(paths):
         h = hashlib.sha256()
@@ -111,8 +111,6 @@ def _stamp(name: str, params: dict) -> dict:
 def is_up_to_date(name: str, profile: str = "cpu", overrides: dict | None = None) -> bool:
     """True if ``results/<profile>/<name>.ipynb`` exists and its stamp matches the
     current source, parameters and library (so ``make book`` can skip it)."""
-    import json
-
     final = results_dir(profile) / f"{name}.ipynb"
     stamp_file = results_dir(profile) / f"{name}.stamp.json"
     if not final.is_file() or not stamp_file.is_file():
@@ -134,14 +132,14 @@ def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None,
         print(f"{name}: up to date (source, parameters and library unchanged since its last good run)")
         return results_dir(profile) / f"{name}.ipynb"
     declared = notebook_parameters(name)
-    params = {**profile_parameters(name, profile), **(overrides or {})}
-    unknown = sorted(set(params) - set(declared))
+    raw = {**profile_parameters(name, profile), **(overrides or {})}  # as written: what the stamp hashes
+    unknown = sorted(set(raw) - set(declared))
     if unknown:
         raise RunError(
             f"notebook {name!r} has no parameter {', '.join(map(repr, unknown))}; "
             f"its parameters are: {', '.join(declared)}"
         )
-    params = {k: expand_data_root(v, name, k) for k, v in params.items()}
+    params = {k: expand_data_root(v, name, k) for k, v in raw.items()}
     if "profile" in declared:
         params.setdefault("profile", profile)
 
@@ -164,11 +162,8 @@ def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None,
                        f"the last good run (if any) is still {final}") from e
     os.replace(tmp, final)
     failed.unlink(missing_ok=True)
-    import json
-
     from .results import atomic_write_text
 
-    raw = {**profile_parameters(name, profile), **(overrides or {})}
     atomic_write_text(out_dir / f"{name}.stamp.json", json.dumps(_stamp(name, raw), indent=1) + "\n")
     print(f"{name}: executed in {time.perf_counter() - t0:.0f} s -> {final.relative_to(ROOT) if final.is_relative_to(ROOT) else final}")
     return final

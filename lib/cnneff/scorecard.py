@@ -21,13 +21,12 @@ A claim whose notebook has not been run yet gets "not run".
 """
 from __future__ import annotations
 
-import json
 import math
 
 import pandas as pd
 
 from .claims import load
-from .paths import results_dir
+from .results import load_metrics
 
 __all__ = ["VERDICTS", "KINDS", "scorecard", "counts", "full_run_command"]
 
@@ -42,8 +41,10 @@ def full_run_command(notebook: str) -> str:
 
 def _metrics(notebook: str, profile: str, cache: dict):
     if notebook not in cache:
-        path = results_dir(profile, notebook) / "metrics.json"
-        cache[notebook] = json.loads(path.read_text()) if path.is_file() else None
+        try:
+            cache[notebook] = load_metrics(notebook, profile)
+        except FileNotFoundError:  # not run yet: its claims get "not run"
+            cache[notebook] = None
     return cache[notebook]
 
 

@@ -34,6 +34,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .measure import autocast, weight_dtype
+
 __all__ = [
     "PRECISIONS", "OPTIMIZERS", "SCHEDULES", "Callback", "TrainState", "FitResult", "fit", "evaluate",
     "BatchNormL1", "ProgressiveLearning", "resolve_device", "linear_probe", "lr_factor", "recalibrate_bn",
@@ -217,12 +219,6 @@ def _make_optimizer(params, name, lr, momentum, weight_decay):
     raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
 
 
-def _autocast(device: torch.device, precision: str):
-    if precision == "fp32":
-        return torch.autocast(device.type, enabled=False)
-    return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
-
-
 def _norm_stats(model, mean, std):
     m = model.module if hasattr(model, "module") else model
     mean = mean or getattr(m, "mean", None) or IMAGENET_MEAN
@@ -320,7 +316,7 @@ def recalibrate_bn(model: nn.Module, dataset, batches: int, batch_size: int, ima
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not bns or batches <= 0:
         return 0
-    saved = [(m.momentum, m.training) for m in bns]
+    momenta = [m.momentum for m in bns]
     was_training = model.training
     model.train()
     for m in bns:
@@ -331,10 +327,10 @@ def recalibrate_bn(model: nn.Module, dataset, batches: int, batch_size: int, ima
         if i >= batches:
             break
         x = prepare_batch(x, image_size, channels, mean, std, device, channels_last)
-        with _autocast(device, precision):
+        with autocast(device.type, precision):
             model(x)
         used += x.shape[0]
-    for m, (mom, _) in zip(bns, saved):
+    for m, mom in zip(bns, momenta):
         m.momentum = mom
     model.train(was_training)
     return used
@@ -365,13 +361,13 @@ def evaluate(model: nn.Module, dataset, *, batch_size: int = 256, image_size: in
     ys, ps, loss_sum = [], [], 0.0
     t0 = time.perf_counter()
     it = _batches(dataset, batch_size, False, None, 0)
-    weight = next((p for p in model.parameters() if p.is_floating_point()), None)
-    half = weight is not None and weight.dtype in (torch.float16, torch.bfloat16)  # a model converted with .half()
+    dtype = weight_dtype(model)
+    half = dtype in (torch.float16, torch.bfloat16)  # a model converted with .half()
     for x, y in tqdm(it, total=math.ceil(len(dataset) / batch_size), desc=desc, disable=not progress, leave=False):
         x = prepare_batch(x, image_size, channels, mean, std, device, channels_last)
         if half:
-            x = x.to(weight.dtype)
-        with _autocast(device, precision):
+            x = x.to(dtype)
+        with autocast(device.type, precision):
             logits = model(x)
         y = y.to(device)
         loss_sum += F.cross_entropy(logits.float(), y, reduction="sum").item()
@@ -536,7 +532,7 @@ def fit(model: nn.Module, data, *, epochs: int = 1, batch_size: int = 64, optimi
                 lam = float(torch.distributions.Beta(state.mixup_alpha, state.mixup_alpha).sample())
                 perm = torch.randperm(x.shape[0], generator=gen).to(device)
                 x = lam * x + (1 - lam) * x[perm]
-            with _autocast(device, precision):
+            with autocast(device.type, precision):
                 logits = net(x)
                 loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
                 if lam is not None:
