@@ -3,17 +3,28 @@
     cnneff flops MODEL [--image-size N] [--num-classes K] [--per-layer] [--json]
     cnneff run NAME|all [--profile cpu|gpu] [-p KEY VALUE ...]
     cnneff train --model NAME --data SOURCE[:PATH] [--image-size N] [--epochs E] [--subset K] [--json]
+                 [--checkpoint-dir DIR [--restart]] [--skip-corrupt [--verbose]]
     cnneff claims [--profile cpu|gpu] [--json]
     cnneff models
 
-User errors (unknown model or notebook, bad image size, unknown parameter)
-print one line ``cnneff: error: ...`` and exit with status 2, no traceback.
+User errors (unknown model or notebook, bad image size, unknown parameter,
+unusable device, data, weights or checkpoint) print one line
+``cnneff: error: ...`` naming the problem and the fix, and exit with status 2,
+no traceback.  ``train`` checks what it can (model name, device, sizes,
+weights file, checkpoint folder) before it loads any data.  Warnings print as
+one line ``cnneff: warning: ...``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import warnings
+
+
+class CliError(ValueError):
+    """A command-line argument cannot work; the one-line message names it and the fix."""
 
 from .paths import PROFILES
 
@@ -50,7 +61,7 @@ def cmd_flops(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .runner import notebook_names, parse_value, run_notebook
+    from .runner import check_runs, notebook_names, parse_value, run_notebook
 
     overrides = {k: parse_value(v) for k, v in (args.param or [])}
     names = notebook_names() if args.name == "all" else [args.name]
@@ -58,36 +69,154 @@ def cmd_run(args) -> int:
         raise ValueError("-p overrides apply to one notebook; name it instead of 'all'")
     if "scorecard" in names:  # it reads every other notebook's metrics: run it last, and always
         names = [n for n in names if n != "scorecard"] + ["scorecard"]
+    force = {name: not args.cached or name == "scorecard" for name in names}
+    check_runs(names, profile=args.profile, overrides=overrides, force=force)  # all of them, before the first runs
     for name in names:
-        run_notebook(name, profile=args.profile, overrides=overrides,
-                     force=not args.cached or name == "scorecard")
+        run_notebook(name, profile=args.profile, overrides=overrides, force=force[name])
     return 0
+
+
+def _check_model_name(name: str) -> None:
+    """Raise UnknownModelError for a model name nothing can build (without building it)."""
+    from .models import UnknownModelError, native_image_size
+
+    lib, _, arch = name.partition(":")
+    if lib == "timm" and arch:
+        import timm
+
+        if not timm.is_model(arch):
+            raise UnknownModelError(f"timm has no model {arch!r}; see timm.list_models()")
+    elif lib == "torchvision" and arch:
+        import torchvision
+
+        try:
+            torchvision.models.get_model_builder(arch)
+        except ValueError:
+            raise UnknownModelError(f"torchvision has no model {arch!r}; valid: "
+                                    f"{', '.join(torchvision.models.list_models())}") from None
+    else:
+        native_image_size(name)  # raises for a name outside the registry
+
+
+def _read_weights(path: str) -> dict:
+    """The state dict in a ``--weights`` file (``{"state_dict": ...}`` unwrapped);
+    CliError naming the file if it is not one."""
+    import torch
+
+    if not os.path.isfile(path):
+        raise CliError(f"weights file {path} does not exist; pass the path of a local state dict (.pth)")
+    fix = "pass a file saved with torch.save(model.state_dict())"
+    try:
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure means a file we cannot use
+        from .train import _why_unloadable
+
+        raise CliError(f"weights file {path} is not a readable PyTorch state dict ({_why_unloadable(e)}); "
+                       f"{fix}") from None
+    if isinstance(sd, dict) and isinstance(sd.get("state_dict"), dict):
+        sd = sd["state_dict"]
+    if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise CliError(f"weights file {path} holds a {type(sd).__name__}, not a state dict of tensors; {fix}")
+    return sd
+
+
+def _report_skipped(splits, verbose: bool) -> None:
+    files = list(getattr(splits, "skipped_files", []) or [])
+    n = max(len(files), int(getattr(splits, "skipped", 0) or 0))
+    if not n:
+        return
+    if verbose:
+        print(f"cnneff: skipped {n} unreadable image file(s):", file=sys.stderr)
+        for f in files:
+            print(f"  {f}", file=sys.stderr)
+    else:
+        first = f" (first: {files[0]})" if files else ""
+        print(f"cnneff: skipped {n} unreadable image file(s){first}; --verbose lists them all", file=sys.stderr)
+
+
+def _check_splits(splits) -> None:
+    """CliError for splits training cannot use: under 2 training images, or an empty test split."""
+    if len(splits.train) < 2:
+        raise CliError(f"{splits.name} leaves {len(splits.train)} training image(s); BatchNorm needs at least 2 per "
+                       "step: use --subset 2 or more, or more images")
+    if len(splits.test) == 0:
+        counts = splits.class_counts()
+        totals = [sum(c) for c in zip(*counts.values())]
+        few = [f"{c} {n}" for c, n in zip(splits.classes, totals) if n <= 4]
+        raise CliError(f"{splits.name} leaves the test split empty: 10 % of each class rounds to 0 images when a class "
+                       f"has 4 or fewer ({', '.join(few[:6])}{' ...' if len(few) > 6 else ''}); add images (5 or more "
+                       "per class) or a test/ sub-folder, or use a larger --subset")
 
 
 def cmd_train(args) -> int:
     import torch
 
     from . import data as data_mod
-    from .models import build_model
-    from .train import fit
+    from .counting import check_image_size, count
+    from .models import build_model, load_state_dict
+    from .train import _locked, _read_checkpoint, check_checkpoint_dir, fit, resolve_device
 
+    # everything that can be checked without the data, before loading it
+    _check_model_name(args.model)
+    resolve_device(args.device)
+    try:
+        check_image_size(args.image_size)
+    except ValueError as e:
+        raise CliError(f"{e} (--image-size): smaller images vanish in the networks' stride-2 stages") from None
+    if args.subset is not None and args.subset < 2:
+        raise CliError(f"--subset {args.subset} keeps fewer than 2 training images and BatchNorm needs at least 2 "
+                       "per step; pass --subset 2 or more (at least one per class is better)")
+    if args.epochs < 1 or args.batch_size < 1:
+        raise CliError("--epochs and --batch-size must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        raise CliError("--threads must be at least 1")
+    weights = _read_weights(args.weights) if args.weights else None
+    if args.checkpoint_dir:
+        folder = check_checkpoint_dir(args.checkpoint_dir)
+        with _locked(folder):  # another fit using the folder: say so now, not after loading the data
+            pass
+        if not args.restart and (folder / "last.pt").is_file():
+            _read_checkpoint(folder / "last.pt")  # unreadable: say so now
     if args.threads:
         torch.set_num_threads(args.threads)
-    splits = data_mod.load(args.data, image_size=args.image_size, subset=args.subset, seed=args.seed)
+
+    source = args.data.partition(":")[0]
+    kw = dict(image_size=args.image_size, subset=args.subset, seed=args.seed)
+    if args.skip_corrupt:
+        import inspect
+
+        fn = data_mod.SOURCES.get(source, (None,))[0]
+        if fn is not None and "skip_corrupt" in inspect.signature(fn).parameters:
+            kw["skip_corrupt"] = True
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"skipped \d+ unreadable")  # reported below, in full
+        splits = data_mod.load(args.data, **kw)
+    _report_skipped(splits, args.verbose)
+    _check_splits(splits)
+
     torch.manual_seed(args.seed)
     overrides = {}
     if args.pretrained:
         overrides["pretrained"] = True
     model = build_model(args.model, num_classes=len(splits.classes), **overrides)
-    if args.weights:
-        from .models import load_state_dict
-
+    if weights is not None:
+        own = model.state_dict()
+        if not any(k in own and own[k].shape == v.shape for k, v in weights.items()):
+            raise CliError(f"weights file {args.weights} fits none of {args.model}'s tensors (its keys look like "
+                           f"{', '.join(list(weights)[:2])}); pass weights saved from the same architecture")
         load_state_dict(model, args.weights, strict=False)
+    try:
+        count(model, args.image_size)
+    except Exception as e:  # noqa: BLE001 - any failure of a dry forward pass means the size does not fit
+        why = " ".join(str(e).split())[:120] or type(e).__name__
+        raise CliError(f"{args.model} cannot take {args.image_size}x{args.image_size} images ({why}); pass a larger "
+                       f"--image-size (its native size is {getattr(model, 'image_size', '?')})") from None
     r = fit(model, splits, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
             weight_decay=args.weight_decay, warmup_epochs=args.warmup_epochs, schedule=args.schedule,
-            augment=args.augment, bn_recalibration_batches=args.bn_recalibration, precision=args.precision, channels_last=args.channels_last,
-            device=args.device, seed=args.seed, checkpoint_dir=args.checkpoint_dir, image_size=args.image_size,
-            progress=not args.json)
+            augment=args.augment, bn_recalibration_batches=args.bn_recalibration, precision=args.precision,
+            channels_last=args.channels_last, device=args.device, seed=args.seed,
+            checkpoint_dir=args.checkpoint_dir, image_size=args.image_size, progress=not args.json,
+            restart=args.restart)
     out = dict(model=args.model, data=splits.name, image_size=args.image_size, epochs=args.epochs,
                train_images=len(splits.train), test_images=r.test.get("n"),
                test_accuracy=r.test.get("accuracy"), precision=r.test.get("precision"),
@@ -173,7 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=_int, default=0)
     t.add_argument("--pretrained", action="store_true", help="ImageNet weights shipped offline (efficientnet_lite0)")
     t.add_argument("--weights", default=None, help="local state dict file to start from (timm/torchvision format)")
-    t.add_argument("--checkpoint-dir", default=None, help="checkpoint every epoch here; a rerun resumes")
+    t.add_argument("--checkpoint-dir", default=None,
+                   help="checkpoint every epoch here; a rerun of the same run resumes, another run is refused")
+    t.add_argument("--restart", action="store_true",
+                   help="ignore the checkpoint in --checkpoint-dir and train from scratch (the new run replaces it)")
+    t.add_argument("--skip-corrupt", action="store_true",
+                   help="drop unreadable image files (folder:/deepweeds: sources) instead of stopping")
+    t.add_argument("--verbose", action="store_true", help="list every skipped file")
     t.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
     t.set_defaults(func=cmd_train)
 
@@ -187,16 +322,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"cnneff: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     from .models import UnknownModelError
     from .runner import RunError
 
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except (UnknownModelError, RunError, ValueError, FileNotFoundError, KeyError) as e:
-        print(f"cnneff: error: {e}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        try:
+            return args.func(args)
+        except (UnknownModelError, RunError, ValueError, KeyError, OSError) as e:
+            print(f"cnneff: error: {' '.join(str(e).split())}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":

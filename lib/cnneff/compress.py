@@ -33,8 +33,13 @@ from torch import nn
 
 from .counting import count
 
-__all__ = ["CompressionReport", "prune_channels", "slim", "to_half", "weight_file_bytes", "quantize_int8",
-           "bn_gammas", "classifier_layers"]
+__all__ = ["CompressionError", "CompressionReport", "prune_channels", "slim", "to_half", "weight_file_bytes",
+           "quantize_int8", "bn_gammas", "classifier_layers"]
+
+
+class CompressionError(ValueError):
+    """A compression routine cannot do what was asked (e.g. slimming a net whose
+    BatchNorm scales carry no ranking); the message names the problem and the fix."""
 
 
 @dataclass
@@ -145,12 +150,24 @@ def slim(model: nn.Module, ratio: float, image_size: int, max_layer_ratio: float
     BatchNorm |gamma| lies under one global threshold (torch-pruning
     ``BNScaleImportance``).  Meant for a model sparse-trained with
     :class:`cnneff.train.BatchNormL1`.  Raises ValueError for a model without
-    BatchNorm.  Returns ``(pruned copy, report)``."""
+    BatchNorm, and :class:`CompressionError` when every |gamma| is the same
+    (an untrained or freshly initialized net: there is nothing to rank, and
+    nothing would be pruned); warns if the result has as many channels as the
+    input.  Returns ``(pruned copy, report)``."""
     import torch_pruning as tp
 
-    bn_gammas(model)  # raises for a model without BatchNorm
-    return _prune(model, ratio, image_size, tp.importance.BNScaleImportance(), "network slimming", max_layer_ratio,
-                  in_chans)
+    _check_ratio(ratio)
+    g = bn_gammas(model)  # raises for a model without BatchNorm
+    if len(g) > 1 and bool((g == g[0]).all()):
+        raise CompressionError(f"all {len(g)} BatchNorm scales |gamma| equal {g[0].item():g}, so slimming has nothing "
+                               "to rank and would prune nothing; sparse-train the model first "
+                               "(cnneff.train.BatchNormL1) or use prune_channels")
+    new, report = _prune(model, ratio, image_size, tp.importance.BNScaleImportance(), "network slimming",
+                         max_layer_ratio, in_chans)
+    if report.params_after == report.params_before:
+        warnings.warn(f"slim(ratio={ratio}) pruned nothing: no channel's |gamma| fell under the global threshold; "
+                      "sparse-train longer or with a larger BatchNormL1 s", stacklevel=2)
+    return new, report
 
 
 def to_half(model: nn.Module) -> nn.Module:

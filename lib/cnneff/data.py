@@ -27,7 +27,9 @@ Conventions shared by every source:
   ``<repo>/data/cache``; ``CNNEFF_CACHE=off`` disables it) as one ``.pt`` file
   keyed by source, size, subset, seed, options and a hash of the file list
   with sizes and modification times; a later call loads the tensors
-  (``torch.load(weights_only=True)``) instead of decoding.  Array sources
+  (``torch.load(weights_only=True)``) instead of decoding.  The cache is
+  best-effort: a folder that cannot be written gives one warning and the data
+  is used uncached.  Array sources
   (Fashion-MNIST IDX files, CIFAR pickles) are read and resized in memory,
   which takes about as long as loading a cache would.
 """
@@ -43,7 +45,7 @@ import os
 import re
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -67,6 +69,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # matched case-in
 STREAM_THRESHOLD = 20_000  # image folders with more (selected) images stream instead of caching
 _CACHE_VERSION = 1  # bump when decoding changes, so old cache files are not reused
 _SPLIT_NAMES = ("train", "val", "test")
+_SKIP_HINT = "delete it or pass skip_corrupt=True (cnneff train --skip-corrupt)"
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 
 
@@ -137,7 +140,7 @@ class FolderImages(torch.utils.data.Dataset):
         try:
             x = _decode(path, self.image_size, "L" if self.channels == 1 else "RGB")
         except Exception as e:  # noqa: BLE001 - any decoder failure means an unreadable file
-            raise DataError(f"{path}: cannot read image ({_oneline(e)}); delete it or pass skip_corrupt=True") from None
+            raise DataError(f"{path}: cannot read image ({_oneline(e)}); {_SKIP_HINT}") from None
         return x, label
 
     def subset(self, indices) -> "FolderImages":
@@ -163,6 +166,7 @@ class Splits:
     licence: str = ""  # data licence to show in the book ("" = unknown / see the source)
     skipped: int = 0  # unreadable files dropped (skip_corrupt=True)
     cache: str = ""  # file the decoded tensors were loaded from / saved to ("" = not cached)
+    skipped_files: list[str] = field(default_factory=list)  # paths of the dropped files
 
     @property
     def num_classes(self) -> int:
@@ -336,20 +340,38 @@ def _cache_path(name: str, size: int, key: dict) -> Path | None:
     return d / f"{slug}-{size}px-{digest[:16]}.pt"
 
 
-def _save_cache(path: Path, s: Splits) -> None:
+_CACHE_WARNED: set[str] = set()  # cache folders already warned about (once per process)
+
+
+def _save_cache(path: Path, s: Splits) -> bool:
+    """Save the decoded tensors to ``path`` atomically.  Best-effort: a folder
+    that cannot be written (read-only, full disk) warns once per folder and
+    returns False; the data is then used uncached.  Returns True when saved."""
     blob = {"version": _CACHE_VERSION, "name": s.name, "classes": list(s.classes), "channels": s.channels,
-            "image_size": s.image_size, "licence": s.licence, "skipped": s.skipped}
+            "image_size": s.image_size, "licence": s.licence, "skipped": s.skipped,
+            "skipped_files": list(s.skipped_files)}
     for split in _SPLIT_NAMES:
         blob[f"{split}_images"] = getattr(s, split).images
         blob[f"{split}_labels"] = getattr(s, split).labels
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = None
     try:
-        torch.save(blob, tmp)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            torch.save(blob, f)
         os.replace(tmp, path)
+        return True
+    except (OSError, RuntimeError) as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if str(path.parent) not in _CACHE_WARNED:
+            _CACHE_WARNED.add(str(path.parent))
+            warnings.warn(f"cannot write the data cache in {path.parent} ({_oneline(e)}); continuing without it "
+                          "(set CNNEFF_CACHE to a writable folder, or to off)", stacklevel=3)
+        return False
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -360,7 +382,8 @@ def _load_cache(path: Path | None) -> Splits | None:
         b = torch.load(path, weights_only=True)
         sets = {s: ImageSet(b[f"{s}_images"], b[f"{s}_labels"], b["classes"]) for s in _SPLIT_NAMES}
         return Splits(b["name"], sets["train"], sets["val"], sets["test"], list(b["classes"]), int(b["channels"]),
-                      int(b["image_size"]), b["licence"], int(b["skipped"]), str(path))
+                      int(b["image_size"]), b["licence"], int(b["skipped"]), str(path),
+                      [str(p) for p in b.get("skipped_files", [])])
     except Exception as e:  # noqa: BLE001 - a damaged cache is rebuilt, not fatal
         warnings.warn(f"ignoring unreadable cache {path} ({_oneline(e)}); decoding again", stacklevel=3)
         return None
@@ -415,7 +438,7 @@ def _decode_many(items, size: int, desc: str, skip_corrupt: bool):
             for i, x, err in batch:
                 if x is None:
                     if not skip_corrupt:
-                        raise DataError(f"{items[i][0]}: cannot read image ({err}); delete it or pass skip_corrupt=True")
+                        raise DataError(f"{items[i][0]}: cannot read image ({err}); {_SKIP_HINT}")
                     ok[i] = False
                     bad.append(items[i][0])
                     continue
@@ -469,8 +492,8 @@ def _file_splits(name: str, pools: dict, classes: list[str], image_size: int, su
             out = Splits(name, whole.train.subset(pos["train"]), whole.val.subset(pos["val"]),
                          whole.test.subset(pos["test"]), whole.classes, whole.channels, image_size, licence, 0,
                          str(path) if path else "")
-            if path is not None:
-                _save_cache(path, out)
+            if path is not None and not _save_cache(path, out):
+                out.cache = ""
             return out
 
     flat = [it for s in _SPLIT_NAMES for it in items[s]]
@@ -491,33 +514,40 @@ def _file_splits(name: str, pools: dict, classes: list[str], image_size: int, su
         start = sl.stop
     del buf
     out = Splits(name, sets["train"], sets["val"], sets["test"], list(classes), ch, image_size, licence,
-                 int((~ok).sum()), str(path) if path else "")
-    if path is not None:
-        _save_cache(path, out)
+                 int((~ok).sum()), str(path) if path else "", [flat[i][0] for i in np.flatnonzero(~ok)])
+    if path is not None and not _save_cache(path, out):
+        out.cache = ""
     return out
+
+
+def _unreadable(items, size: int, desc: str) -> list[str]:
+    """Paths of the ``items`` (path, label) that cannot be decoded at ``size``
+    (every file is decoded once, in DataLoader workers for big lists)."""
+    bad = []
+    loader = torch.utils.data.DataLoader(_Decoder(items, size), batch_size=32, num_workers=_workers(len(items)),
+                                         collate_fn=_as_list)
+    with tqdm(total=len(items), desc=desc, unit="img", leave=False) as bar, _one_thread():
+        for batch in loader:
+            bad.extend(items[i][0] for i, x, _ in batch if x is None)
+            bar.update(len(batch))
+    return bad
 
 
 def _streamed(name, items, classes, image_size, skip_corrupt, licence, channels, seed) -> Splits:
     """Splits of FolderImages.  Channels come from the headers of a seeded
     sample of up to 256 files (1 only if all of them are grayscale); with
-    ``skip_corrupt`` every header is checked first and unreadable files are
-    dropped (files that are truncated after a valid header still fail when read)."""
+    ``skip_corrupt`` every file is decoded once first and the unreadable ones
+    (bad headers and files truncated after a valid header alike) are dropped,
+    so that training never meets one mid-epoch."""
     from PIL import Image
 
-    skipped = 0
+    skipped, bad = 0, []
     if skip_corrupt:
-        bad: list[str] = []
-        for s in _SPLIT_NAMES:
-            good = []
-            for p, y in tqdm(items[s], desc=f"checking {name} ({s})", unit="img", leave=False):
-                try:
-                    with Image.open(p) as im:
-                        im.size  # noqa: B018 - header parsed by open
-                    good.append((p, y))
-                except Exception:  # noqa: BLE001
-                    bad.append(p)
-            items[s] = good
+        flat = [it for s in _SPLIT_NAMES for it in items[s]]
+        bad = _unreadable(flat, image_size, f"checking {name}")
         if bad:
+            gone = set(bad)
+            items = {s: [(p, y) for p, y in items[s] if p not in gone] for s in _SPLIT_NAMES}
             skipped = len(bad)
             warnings.warn(f"skipped {len(bad)} unreadable image file(s), e.g. {', '.join(bad[:3])}", stacklevel=3)
     if channels is None:
@@ -534,7 +564,8 @@ def _streamed(name, items, classes, image_size, skip_corrupt, licence, channels,
             except Exception:  # noqa: BLE001 - reported when the item is read
                 continue
     sets = {s: FolderImages(items[s], classes, image_size, channels) for s in _SPLIT_NAMES}
-    return Splits(name, sets["train"], sets["val"], sets["test"], list(classes), channels, image_size, licence, skipped)
+    return Splits(name, sets["train"], sets["val"], sets["test"], list(classes), channels, image_size, licence, skipped,
+                  "", bad)
 
 
 # --------------------------------------------------------------------------- folders
@@ -622,8 +653,11 @@ def deepweeds(root: str | os.PathLike, image_size: int = 64, subset: int | None 
             raise FileNotFoundError(f"{p} does not exist; deepweeds expects ROOT/images/*.jpg and "
                                     "ROOT/labels.csv (Filename,Label,Species) as published")
     root = root.resolve()
-    with open(csv_path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    try:  # utf-8-sig: spreadsheet exports often start with a byte-order mark
+        with open(csv_path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.DictReader(f))
+    except UnicodeDecodeError as e:
+        raise DataError(f"{csv_path} is not UTF-8 text ({_oneline(e)}); save it as UTF-8 CSV") from None
     cols = {"Filename", "Label", "Species"}
     if not rows or not cols <= set(rows[0]):
         have = ", ".join(rows[0]) if rows else "no rows"
@@ -769,12 +803,31 @@ def _cifar(cls_name: str, base: str, root, image_size, subset, val_fraction, see
     cls = getattr(torchvision.datasets, cls_name)
     try:
         tr, te = cls(str(root), train=True, download=False), cls(str(root), train=False, download=False)
-    except RuntimeError as e:
-        raise DataError(f"{root / base} is incomplete or corrupt ({_oneline(e)}); extract the archive again") from None
+    except RuntimeError:
+        raise _cifar_problem(cls, root / base, f"{cls_name[:5]}-{cls_name[5:]}") from None
     to_nchw = lambda a: np.ascontiguousarray(np.asarray(a, dtype=np.uint8).transpose(0, 3, 1, 2))  # noqa: E731
     return _array_splits(cls_name.lower(), to_nchw(tr.data), np.asarray(tr.targets, dtype=np.int64),
                          to_nchw(te.data), np.asarray(te.targets, dtype=np.int64), list(tr.classes),
                          image_size, subset, val_fraction, seed, "")
+
+
+def _cifar_problem(cls, folder: Path, title: str) -> DataError:
+    """The DataError for a CIFAR folder torchvision refused: which files are
+    missing, or which fail the official md5 checksums (a re-packed or subset
+    copy, or a damaged file).  Returns the error (nothing is downloaded here)."""
+    import torchvision.datasets.cifar as tvc
+
+    files = [(f, md5) for f, md5 in cls.train_list + cls.test_list] + [(cls.meta["filename"], cls.meta["md5"])]
+    missing = [f for f, _ in files if not (folder / f).is_file()]
+    if missing:
+        return DataError(f"{folder} lacks {', '.join(missing)}; extract the complete official {title} archive "
+                         "(python version) there")
+    wrong = [f for f, md5 in files if not tvc.check_integrity(str(folder / f), md5)]
+    if wrong:
+        return DataError(f"{folder}: {', '.join(wrong)} do not match the official {title} md5 checksums "
+                         "(a re-packed, subset or damaged copy); use the files of the official python-version "
+                         "archive, unmodified")
+    return DataError(f"{folder} cannot be read as {title} (python version); extract the official archive again")
 
 
 def cifar10(root: str | os.PathLike, image_size: int = 32, subset: int | None = None, val_fraction: float = 0.1,

@@ -7,12 +7,15 @@ refuses any parameter the notebook does not declare, and executes
 ``notebooks/<name>.ipynb`` into ``results/<profile>/<name>.ipynb``.  The run
 goes to a temporary file first: a failed run never replaces the last good
 executed notebook, it is kept beside it as ``<name>.failed.ipynb``.
+:func:`check_runs` checks a whole batch (names, parameters, DATA_ROOT, a
+writable results folder) before the first notebook starts.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +24,7 @@ import yaml
 from .paths import NOTEBOOKS, PARAMS, PROFILES, ROOT, results_dir
 
 __all__ = ["RunError", "notebook_names", "notebook_parameters", "profile_parameters", "run_notebook",
-           "is_up_to_date", "expand_data_root"]
+           "is_up_to_date", "expand_data_root", "check_runs"]
 
 
 class RunError(RuntimeError):
@@ -92,6 +95,54 @@ def expand_data_root(value, notebook: str = "", key: str = ""):
     return value.replace("${DATA_ROOT}", os.environ["DATA_ROOT"]).replace("$DATA_ROOT", os.environ["DATA_ROOT"])
 
 
+def _checked_parameters(name: str, profile: str, overrides: dict | None) -> tuple[dict, dict]:
+    """(declared parameters, values as written) of one run; RunError for a
+    value the notebook does not declare."""
+    declared = notebook_parameters(name)
+    raw = {**profile_parameters(name, profile), **(overrides or {})}
+    unknown = sorted(set(raw) - set(declared))
+    if unknown:
+        raise RunError(
+            f"notebook {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+            f"its parameters are: {', '.join(declared)}"
+        )
+    return declared, raw
+
+
+def _check_writable(folder: Path) -> None:
+    """RunError unless ``folder`` can be created and written (a temporary file is made and removed)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise RunError(f"results folder {folder} is not writable ({e.strerror or e}); make it writable or set "
+                       "CNNEFF_RESULTS_DIR to a writable folder; nothing was run") from None
+
+
+def check_runs(names: list[str], profile: str = "cpu", overrides: dict | None = None,
+               force: bool | dict = True) -> None:
+    """Check a batch of runs before any starts: every name exists, every
+    parameter is declared, DATA_ROOT is set if any value needs it, and the
+    results folder is writable.  ``force`` as :func:`run_notebook` (a dict:
+    per name); notebooks that would be skipped as up to date are not checked
+    for DATA_ROOT.  Returns None; raises one :class:`RunError` listing every
+    parameter that needs DATA_ROOT."""
+    needs = []
+    for name in names:
+        _, raw = _checked_parameters(name, profile, overrides)
+        forced = force.get(name, True) if isinstance(force, dict) else force
+        if not forced and is_up_to_date(name, profile, overrides):
+            continue
+        needs += [f"{name}.{k}" for k, v in raw.items() if isinstance(v, str) and "DATA_ROOT" in v]
+    if needs and not os.environ.get("DATA_ROOT"):
+        more = f" and {len(needs) - 6} more" if len(needs) > 6 else ""
+        raise RunError(f"set DATA_ROOT to the folder that holds the papers' data sets (e.g. `make reproduce "
+                       f"PROFILE={profile} DATA_ROOT=/data`): {', '.join(needs[:6])}{more} need it; nothing was run")
+    _check_writable(results_dir(profile))
+
+
 def _stamp(name: str, params: dict) -> dict:
     """Hashes of what an executed notebook depends on: its source, its parameter
     values, and the library (every file under lib/cnneff/)."""
@@ -131,20 +182,13 @@ def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None,
     if not force and is_up_to_date(name, profile, overrides):
         print(f"{name}: up to date (source, parameters and library unchanged since its last good run)")
         return results_dir(profile) / f"{name}.ipynb"
-    declared = notebook_parameters(name)
-    raw = {**profile_parameters(name, profile), **(overrides or {})}  # as written: what the stamp hashes
-    unknown = sorted(set(raw) - set(declared))
-    if unknown:
-        raise RunError(
-            f"notebook {name!r} has no parameter {', '.join(map(repr, unknown))}; "
-            f"its parameters are: {', '.join(declared)}"
-        )
+    declared, raw = _checked_parameters(name, profile, overrides)  # raw: as written, what the stamp hashes
     params = {k: expand_data_root(v, name, k) for k, v in raw.items()}
     if "profile" in declared:
         params.setdefault("profile", profile)
 
     out_dir = results_dir(profile)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _check_writable(out_dir)
     final = out_dir / f"{name}.ipynb"
     failed = out_dir / f"{name}.failed.ipynb"
     tmp = out_dir / f".{name}.running.ipynb"
@@ -153,12 +197,19 @@ def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None,
         pm.execute_notebook(str(source), str(tmp), parameters=params, cwd=str(ROOT), progress_bar=progress,
                             kernel_name="python3")
     except BaseException as e:
+        kept = False
         if tmp.exists():
-            os.replace(tmp, failed)
+            try:
+                os.replace(tmp, failed)
+                kept = True
+            except OSError:
+                tmp.unlink(missing_ok=True)
         if isinstance(e, KeyboardInterrupt):
             raise
         why = f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"
-        raise RunError(f"notebook {name!r} failed ({why}); the failed run is kept in {failed}; "
+        why = " ".join(why.split())
+        where = f"the failed run is kept in {failed}" if kept else "no copy of the failed run could be written"
+        raise RunError(f"notebook {name!r} failed ({why}); {where}; "
                        f"the last good run (if any) is still {final}") from e
     os.replace(tmp, final)
     failed.unlink(missing_ok=True)

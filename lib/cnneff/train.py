@@ -10,9 +10,16 @@ plain functions, no trainer class to subclass.  What it adds:
   seeded by ``(seed, epoch)``; the global RNG (dropout, RandAugment) is seeded
   once and checkpointed.  Two runs with one seed give identical metrics.
 * **Checkpoint every epoch, atomically** (model, optimizer, scheduler, AMP
-  scaler, RNG state, history, callback state) to ``checkpoint_dir/last.pt``;
+  scaler, RNG state, history, callback state) to ``checkpoint_dir/last.pt``
+  (a unique temporary file in the same folder, fsync, ``os.replace``);
   a rerun after a kill resumes there and ends with exactly the metrics of an
   uninterrupted run.  Every load uses ``torch.load(weights_only=True)``.
+* **Checkpoints know their run.**  ``last.pt`` carries the run identity
+  (:func:`run_identity`: every argument that changes the result, the model's
+  name and architecture hash, the data's source and content fingerprint);
+  a rerun whose identity differs is refused before anything is loaded or
+  trained, naming the differing fields.  ``checkpoint_dir/.lock`` (``flock``)
+  keeps a second run out of a folder in use.
 * **Callbacks** at the points the papers need: :meth:`Callback.on_epoch_start`
   (progressive learning changes image size and regularization),
   :meth:`Callback.on_after_backward` (network slimming's L1 subgradient on
@@ -21,8 +28,14 @@ plain functions, no trainer class to subclass.  What it adds:
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import math
 import os
+import re
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +52,7 @@ from .measure import autocast, weight_dtype
 __all__ = [
     "PRECISIONS", "OPTIMIZERS", "SCHEDULES", "Callback", "TrainState", "FitResult", "fit", "evaluate",
     "BatchNormL1", "ProgressiveLearning", "resolve_device", "linear_probe", "lr_factor", "recalibrate_bn",
+    "TrainError", "CheckpointError", "run_identity", "check_checkpoint_dir",
 ]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -46,6 +60,17 @@ OPTIMIZERS = ("sgd", "rmsprop", "adamw")
 SCHEDULES = ("constant", "cosine", "linear", "step", "exponential")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class TrainError(ValueError):
+    """A training run cannot start as asked (unknown or absent device, a
+    training split too small); the one-line message names the problem and the fix."""
+
+
+class CheckpointError(TrainError):
+    """A checkpoint folder or file cannot be used: it belongs to another run, is
+    unreadable, is locked by a running fit, or cannot be written.  The one-line
+    message names the file and the fix (another checkpoint folder, or restart)."""
 
 
 # ----------------------------------------------------------------------------
@@ -85,6 +110,12 @@ class Callback:
 
     def load_state_dict(self, state: dict): ...
 
+    def identity(self):
+        """What this callback contributes to the run identity of a checkpoint
+        (see :func:`run_identity`): JSON-able settings that change the result,
+        or None (the default) for callbacks that only observe."""
+        return None
+
 
 class BatchNormL1(Callback):
     """Network slimming (Liu et al. 2017): add the L1 subgradient ``s * sign(gamma)``
@@ -95,6 +126,10 @@ class BatchNormL1(Callback):
         if s <= 0:
             raise ValueError(f"sparsity s must be > 0, got {s}")
         self.s = s
+
+    def identity(self):
+        """The sparsity ``s``."""
+        return {"s": self.s}
 
     def on_fit_start(self, state):
         if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in state.model.modules()):
@@ -124,6 +159,12 @@ class ProgressiveLearning(Callback):
             raise ValueError("stages must be >= 1")
         self.stages, self.size, self.dropout, self.randaug, self.mixup = stages, image_size, dropout, randaug, mixup
         self.size_multiple = size_multiple
+
+    def identity(self):
+        """Stages, sizes and regularization pairs."""
+        return {"stages": self.stages, "image_size": list(self.size), "size_multiple": self.size_multiple,
+                **{k: list(v) if v is not None else None
+                   for k, v in (("dropout", self.dropout), ("randaug", self.randaug), ("mixup", self.mixup))}}
 
     def _interp(self, pair, i):
         if pair is None:
@@ -176,10 +217,26 @@ def set_dropout(model: nn.Module, p: float):
 # Small helpers
 # ----------------------------------------------------------------------------
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> cuda if available, else cpu; anything else as given."""
+    """Return the ``torch.device`` to run on: ``"auto"`` -> cuda if available,
+    else cpu; anything else as given.  Raises :class:`TrainError` for a name
+    torch does not know (a typo) and for a CUDA/MPS device this machine lacks."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        d = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise TrainError(f"unknown device {str(device)!r}; use auto, cpu, cuda or cuda:N (--device)") from None
+    if d.type == "cuda":
+        if not torch.cuda.is_available():
+            raise TrainError(f"device {str(device)!r} needs a CUDA GPU and torch sees none "
+                             "(torch.cuda.is_available() is False); use device cpu or auto (--device cpu)")
+        n = torch.cuda.device_count()
+        if d.index is not None and d.index >= n:
+            raise TrainError(f"device {str(device)!r} does not exist: this machine has {n} CUDA GPU(s), "
+                             f"cuda:0 to cuda:{n - 1}; pass one of those")
+    elif d.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise TrainError(f"device {str(device)!r} is not available on this machine; use device cpu or auto")
+    return d
 
 
 def lr_factor(step: int, steps_per_epoch: int, epochs: int, schedule: str = "cosine", warmup_epochs: float = 0,
@@ -406,10 +463,212 @@ class FitResult:
     train_seconds: float
 
 
+# ----------------------------------------------------------------------------
+# Checkpoints: run identity, lock, atomic writes
+# ----------------------------------------------------------------------------
+_CKPT_KEYS = ("model", "optimizer", "scheduler", "scaler", "rng", "callbacks", "history", "epoch", "step",
+              "randaug", "mixup")
+_HASH_FIELDS = ("architecture", "trainable", "classes")  # shown by name only when they differ
+
+
+def _why(e: BaseException, limit: int = 140) -> str:
+    """One line of an exception's message, at most ``limit`` characters."""
+    text = " ".join(str(getattr(e, "strerror", None) or e).split()) or type(e).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _why_unloadable(e: BaseException) -> str:
+    """A short reason why ``torch.load`` failed (its weights-only unpickler's
+    advice about allow-lists is irrelevant to a damaged file).  Returns one line."""
+    text = " ".join(str(e).split())
+    m = re.search(r"Unpickler error: (.*?)(?: Check the documentation|$)", text)
+    if m:
+        return f"not a PyTorch file: {m.group(1).strip() or 'unpickling failed'}"
+    return f"{type(e).__name__}: {_why(e)}"
+
+
+def _digest(parts: Iterable) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else str(p).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def data_fingerprint(dataset) -> str:
+    """Identity of one split's content: ``"N x CxHxW <hash>"``.  In-memory sets
+    hash every label, 64 evenly spaced whole images and a strided sample of
+    about 4 M bytes over the whole uint8 tensor (so another data set with the
+    same image count, or another stored size, changes it); streamed folders hash
+    every path and label plus the size and mtime of 64 files.  Returns the string."""
+    n = len(dataset)
+    h = hashlib.sha256()
+    labels = getattr(dataset, "labels", None)
+    if labels is not None:
+        h.update(torch.as_tensor(labels).to(torch.int64).cpu().contiguous().numpy().tobytes())
+    images, items = getattr(dataset, "images", None), getattr(dataset, "items", None)
+    if isinstance(images, torch.Tensor):
+        x = images.detach().cpu()
+        shape = "x".join(map(str, x.shape[1:]))
+        h.update(f"{tuple(x.shape)} {x.dtype}".encode())
+        if n:
+            idx = torch.linspace(0, n - 1, min(n, 64)).round().long().unique()
+            h.update(x[idx].contiguous().numpy().tobytes())
+            flat = x.reshape(-1)
+            h.update(flat[:: max(1, flat.numel() // (1 << 22))].contiguous().numpy().tobytes())
+    elif items is not None:
+        size, ch = getattr(dataset, "image_size", "?"), getattr(dataset, "channels", "?")
+        shape = f"{ch}x{size}x{size}"
+        for p, y in items:
+            h.update(f"{p}\t{y}\n".encode())
+        for i in range(0, n, max(1, n // 64)):
+            try:
+                st = os.stat(items[i][0])
+                h.update(f"{st.st_size} {st.st_mtime_ns}".encode())
+            except OSError:
+                h.update(b"missing")
+    else:
+        shape = "?"
+        for i in range(0, n, max(1, n // 16)):
+            x, y = dataset[i]
+            x = torch.as_tensor(x)
+            shape = "x".join(map(str, x.shape))
+            h.update(x.cpu().contiguous().numpy().tobytes() + str(int(y)).encode())
+    return f"{n} x {shape} {h.hexdigest()[:16]}"
+
+
+def run_identity(model: nn.Module, data, **config) -> dict:
+    """The identity of a training run, as a checkpoint stores it: ``config``
+    (every :func:`fit` argument that changes the result, as given) plus
+    ``model`` (registry name or class), ``architecture`` (hash of the
+    state-dict keys, shapes and dtypes), ``trainable`` (hash of the names of
+    the parameters that require grad), ``data`` (source name),
+    ``num_classes``, ``classes`` (hash of the names) and ``train_set`` /
+    ``val_set`` (:func:`data_fingerprint`).  Returns a flat dict of JSON values."""
+    m = model.module if hasattr(model, "module") else model
+    classes = [str(c) for c in (getattr(data, "classes", None) or [])]
+    val = getattr(data, "val", None)
+    out = dict(config)
+    out.update(
+        model=getattr(m, "cnneff_name", None) or type(m).__qualname__,
+        architecture=_digest(f"{k}:{tuple(v.shape)}:{v.dtype}" for k, v in m.state_dict().items()),
+        trainable=_digest(k for k, p in m.named_parameters() if p.requires_grad),
+        data=str(getattr(data, "name", "") or type(data.train).__name__),
+        num_classes=len(classes), classes=_digest(classes),
+        train_set=data_fingerprint(data.train), val_set=data_fingerprint(val) if val is not None else "none")
+    return json.loads(json.dumps(out, default=str))  # tuples -> lists, exactly as a reload sees them
+
+
+def _identity_diff(old: dict, new: dict) -> list[str]:
+    """Fields whose values differ, as ``"lr 0.1 -> 0.5"`` (values shown when short)."""
+    out = []
+    for k in list(new) + [k for k in old if k not in new]:
+        a, b = old.get(k, "(absent)"), new.get(k, "(absent)")
+        if a == b:
+            continue
+        ra, rb = (json.dumps(v) if not isinstance(v, str) else v for v in (a, b))
+        out.append(k if k in _HASH_FIELDS or len(ra) + len(rb) > 50 else f"{k} {ra} -> {rb}")
+    return out
+
+
+def check_checkpoint_dir(checkpoint_dir: str | Path) -> Path:
+    """Create ``checkpoint_dir`` if needed and prove it writable (a temporary
+    file is created and removed).  Returns it as a Path; raises
+    :class:`CheckpointError` naming the folder and the fix otherwise."""
+    folder = Path(checkpoint_dir).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise CheckpointError(f"cannot write to checkpoint folder {folder} ({_why(e)}); "
+                              "pass a writable --checkpoint-dir") from None
+    return folder
+
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """Hold ``folder/.lock`` (``fcntl.flock``, exclusive) while the block runs;
+    :class:`CheckpointError` if another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    path = folder / ".lock"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise CheckpointError(f"cannot write to checkpoint folder {folder} ({_why(e)}); "
+                              "pass a writable --checkpoint-dir") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        os.close(fd)
+        who = f"process {holder}" if holder else "another process"
+        raise CheckpointError(f"checkpoint folder {folder} is in use by a running fit ({who} holds {path}); "
+                              "wait for it to finish or pass another --checkpoint-dir") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def _atomic_save(obj, path: Path):
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """``torch.save`` to a unique temporary file beside ``path``, fsync, then
+    ``os.replace``: a reader (or a resumed run) sees the old or the new file,
+    never half of one.  The temporary file is removed on any failure; a failed
+    write (disk full, folder gone) raises :class:`CheckpointError`."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise CheckpointError(f"cannot write checkpoint {path} ({_why(e)}); "
+                              "pass a writable --checkpoint-dir") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        why = _why(e)
+        if isinstance(e, (OSError, RuntimeError)):  # torch reports a full disk as a RuntimeError of its zip writer
+            with contextlib.suppress(OSError):
+                if getattr(e, "errno", None) == 28 or shutil.disk_usage(path.parent).free < (16 << 20):
+                    why = "no space left on device"
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, (OSError, RuntimeError)):
+            raise CheckpointError(f"cannot write checkpoint {path} ({why}); free disk space or pass another "
+                                  "--checkpoint-dir, then rerun: it resumes from the last complete epoch") from None
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def _read_checkpoint(path: Path) -> dict:
+    """Load a checkpoint onto the CPU; :class:`CheckpointError` naming the file
+    if it cannot be read or is not one of :func:`fit`'s checkpoints."""
+    fix = "delete it or pass --restart (fit(restart=True)) to start over"
+    try:
+        if path.stat().st_size == 0:
+            raise EOFError("the file is empty")
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any failure to unpickle means an unusable file
+        raise CheckpointError(f"checkpoint {path} is unreadable ({_why_unloadable(e)}): it is corrupt, truncated "
+                              f"or empty; {fix}") from None
+    if not isinstance(saved, dict) or any(k not in saved for k in _CKPT_KEYS):
+        raise CheckpointError(f"{path} is not a training checkpoint of cnneff.train.fit; {fix}")
+    return saved
 
 
 def _dist():
@@ -431,7 +690,7 @@ def fit(model: nn.Module, data, *, epochs: int = 1, batch_size: int = 64, optimi
         device: str | torch.device = "auto", seed: int = 0, checkpoint_dir: str | Path | None = None,
         callbacks: Sequence[Callback] = (), augment: bool = True, label_smoothing: float = 0.0,
         mean=None, std=None, num_workers: int = 0, eval_batch_size: int = 256, evaluate_test: bool = True,
-        bn_recalibration_batches: int = 0, progress: bool = True) -> FitResult:
+        bn_recalibration_batches: int = 0, progress: bool = True, restart: bool = False) -> FitResult:
     """Train ``model`` on ``data`` (a :class:`cnneff.data.Splits`: ``train``,
     ``val``, ``test``) and return a :class:`FitResult`.
 
@@ -440,7 +699,11 @@ def fit(model: nn.Module, data, *, epochs: int = 1, batch_size: int = 64, optimi
     images' side; ``precision`` is fp32, bf16 (autocast) or fp16 (autocast +
     gradient scaling); ``device="auto"`` picks cuda when present.  With
     ``checkpoint_dir`` every epoch ends with an atomic checkpoint and a rerun
-    with the same arguments resumes from it.  History columns: epoch, lr,
+    with the same arguments resumes from it; a checkpoint of another run
+    (see :func:`run_identity`), an unreadable one, an unwritable folder or a
+    folder in use by another fit raise :class:`CheckpointError` before
+    anything is trained.  ``restart=True`` ignores the folder's checkpoint
+    (the first epoch's replaces it).  History columns: epoch, lr,
     image_size, train_loss, train_accuracy, val_loss, val_accuracy,
     val_precision, val_recall, val_f1, epoch_seconds (training only),
     images_per_second (training throughput).  ``bn_recalibration_batches`` > 0
@@ -450,16 +713,73 @@ def fit(model: nn.Module, data, *, epochs: int = 1, batch_size: int = 64, optimi
         raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     if epochs < 1 or batch_size < 1:
         raise ValueError("epochs and batch_size must be >= 1")
     if len(data.train) == 0:
-        raise ValueError("the training split is empty")
+        raise TrainError("the training split is empty; pass a data set with training images")
     device = resolve_device(device)
     dist, rank, world = _dist()
     if batch_size % world:
         raise ValueError(f"batch_size {batch_size} must be divisible by the number of processes ({world})")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError("no parameter requires grad: unfreeze at least the classifier")
+    per_step = min(len(data.train) // world, batch_size // world)
+    if per_step < 2 and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        raise TrainError(f"each training step would see {per_step} image ({len(data.train)} training image(s), "
+                         f"batch size {batch_size}) and BatchNorm needs at least 2; use more training images "
+                         "(e.g. --subset 2 or more) or a larger batch")
     torch.manual_seed(seed)
+    mean, std = _norm_stats(model, mean, std)
+    base_size = image_size or _stored_size(data.train)
 
+    ckpt_dir = Path(checkpoint_dir).expanduser() if checkpoint_dir else None
+    ckpt = ckpt_dir / "last.pt" if ckpt_dir else None
+    saved = None
+    with contextlib.ExitStack() as held:
+        if ckpt is not None:
+            identity = run_identity(
+                model, data, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
+                weight_decay=weight_decay, schedule=schedule, warmup_epochs=warmup_epochs,
+                final_lr_ratio=final_lr_ratio, step_epochs=step_epochs, step_gamma=step_gamma,
+                image_size=base_size, precision=precision, channels_last=channels_last, seed=seed, augment=augment,
+                label_smoothing=label_smoothing, mean=list(mean), std=list(std),
+                bn_recalibration_batches=bn_recalibration_batches, processes=world,
+                callbacks=[[type(cb).__name__, cb.identity()] for cb in callbacks if cb.identity() is not None])
+            if rank == 0:
+                check_checkpoint_dir(ckpt_dir)
+                held.enter_context(_locked(ckpt_dir))
+                for stale in ckpt_dir.glob(".last.pt.*.tmp"):  # left by a killed run; the lock says none is writing
+                    with contextlib.suppress(OSError):
+                        stale.unlink()
+            if not restart and ckpt.is_file():
+                saved = _read_checkpoint(ckpt)
+                old = saved.get("identity")
+                if not isinstance(old, dict):
+                    raise CheckpointError(f"checkpoint {ckpt} does not record its run (written by an older cnneff), "
+                                          "so it cannot be matched to this one; pass another --checkpoint-dir, "
+                                          "or --restart to discard it and start over")
+                diffs = _identity_diff(old, identity)
+                if diffs:
+                    raise CheckpointError(f"checkpoint {ckpt} belongs to another run (differs in {', '.join(diffs)});"
+                                          " pass another --checkpoint-dir, or --restart to discard it and start over")
+        return _train(model, data, saved=saved, ckpt=ckpt, identity=identity if ckpt is not None else None,
+                      device=device, dist=dist, rank=rank, world=world, epochs=epochs, batch_size=batch_size,
+                      optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule,
+                      warmup_epochs=warmup_epochs, final_lr_ratio=final_lr_ratio, step_epochs=step_epochs,
+                      step_gamma=step_gamma, base_size=base_size, precision=precision, channels_last=channels_last,
+                      seed=seed, callbacks=callbacks, augment=augment, label_smoothing=label_smoothing, mean=mean,
+                      std=std, num_workers=num_workers, eval_batch_size=eval_batch_size,
+                      evaluate_test=evaluate_test, bn_recalibration_batches=bn_recalibration_batches,
+                      progress=progress)
+
+
+def _train(model, data, *, saved, ckpt, identity, device, dist, rank, world, epochs, batch_size, optimizer, lr,
+           momentum, weight_decay, schedule, warmup_epochs, final_lr_ratio, step_epochs, step_gamma, base_size,
+           precision, channels_last, seed, callbacks, augment, label_smoothing, mean, std, num_workers,
+           eval_batch_size, evaluate_test, bn_recalibration_batches, progress) -> FitResult:
+    """The body of :func:`fit` once its arguments and checkpoint are checked.  Returns the FitResult."""
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -467,39 +787,35 @@ def fit(model: nn.Module, data, *, epochs: int = 1, batch_size: int = 64, optimi
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("no parameter requires grad: unfreeze at least the classifier")
     opt = _make_optimizer(params, optimizer, lr, momentum, weight_decay)
     per_rank_batch = batch_size // world
     spe = _steps_per_epoch(len(data.train), per_rank_batch, world)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(
         s, spe, epochs, schedule, warmup_epochs, final_lr_ratio, step_epochs, step_gamma))
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
-    mean, std = _norm_stats(model, mean, std)
     channels = _in_chans(model)
-    stored = _stored_size(data.train)
-    state = TrainState(model=model, optimizer=opt, epochs=epochs, image_size=image_size or stored)
-    base_size = state.image_size
+    state = TrainState(model=model, optimizer=opt, epochs=epochs, image_size=base_size)
     num_classes = len(getattr(data, "classes", []) or []) or None
 
-    ckpt = Path(checkpoint_dir) / "last.pt" if checkpoint_dir else None
-    fingerprint = dict(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, seed=seed,
-                       schedule=schedule, n_train=len(data.train), world=world)
     start_epoch = 0
-    if ckpt is not None and ckpt.is_file():
-        saved = torch.load(ckpt, map_location=device, weights_only=True)
-        if saved["fingerprint"] != fingerprint:
-            raise ValueError(f"{ckpt} belongs to another run ({saved['fingerprint']}); "
-                             "use another checkpoint_dir or delete it to start over")
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        sched.load_state_dict(saved["scheduler"])
-        scaler.load_state_dict(saved["scaler"])
-        torch.set_rng_state(saved["rng"].cpu())
+    if saved is not None:
+        try:
+            model.load_state_dict(saved["model"])
+            opt.load_state_dict(saved["optimizer"])
+            sched.load_state_dict(saved["scheduler"])
+            scaler.load_state_dict(saved["scaler"])
+            torch.set_rng_state(saved["rng"].cpu())
+        except (RuntimeError, ValueError, KeyError, TypeError) as e:
+            raise CheckpointError(f"checkpoint {ckpt} does not fit this run ({_why(e)}); pass another "
+                                  "--checkpoint-dir, or --restart to discard it and start over") from None
         if device.type == "cuda" and saved.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(saved["cuda_rng"].cpu())
-        for cb, s in zip(callbacks, saved["callbacks"]):
-            cb.load_state_dict(s)
+            torch.cuda.set_rng_state(saved["cuda_rng"].cpu(), device)
+        stored_cbs = list(saved["callbacks"])
+        for cb in callbacks:  # each callback takes the next stored state of its own class
+            name = type(cb).__name__
+            k = next((i for i, e in enumerate(stored_cbs) if isinstance(e, (list, tuple)) and e[0] == name), None)
+            if k is not None:
+                cb.load_state_dict(stored_cbs.pop(k)[1])
         state.history = list(saved["history"])
         state.step = saved["step"]
         start_epoch = saved["epoch"] + 1
@@ -579,14 +895,13 @@ def fit(model: nn.Module, data, *, epochs: int = 1, batch_size: int = 64, optimi
             cb.on_epoch_end(state, row)
         state.history.append(row)
         if ckpt is not None and rank == 0:
-            ckpt.parent.mkdir(parents=True, exist_ok=True)
             _atomic_save(dict(
                 model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
                 scaler=scaler.state_dict(), rng=torch.get_rng_state(),
                 cuda_rng=torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                callbacks=[cb.state_dict() for cb in callbacks], history=state.history, epoch=epoch,
-                step=state.step, randaug=state.randaug_magnitude, mixup=state.mixup_alpha,
-                fingerprint=fingerprint), ckpt)
+                callbacks=[[type(cb).__name__, cb.state_dict()] for cb in callbacks], history=state.history,
+                epoch=epoch, step=state.step, randaug=state.randaug_magnitude, mixup=state.mixup_alpha,
+                identity=identity), ckpt)
         if dist is not None:
             dist.barrier()
         if progress and rank == 0:
