@@ -9,7 +9,7 @@ import yaml
 
 CLAIMS_FILE = Path(__file__).with_name("claims.yaml")
 
-__all__ = ["CLAIMS_FILE", "load", "paper_table", "claims", "metric_keys"]
+__all__ = ["CLAIMS_FILE", "load", "paper_table", "claims", "claim_metrics", "metric_keys"]
 
 
 @lru_cache(maxsize=1)
@@ -32,6 +32,20 @@ def claims() -> pd.DataFrame:
     return pd.DataFrame(load()["claims"])
 
 
+def claim_metrics(claim: dict) -> set[str]:
+    """Every metric key of its notebook that ``claim`` reads, its gates' included."""
+    keys = {claim.get(k) for k in ("metric", "new", "reference", "numerator", "denominator", "n_test_metric")}
+    keys |= set(claim.get("metrics") or [])
+    for pair in claim.get("pairs") or []:
+        keys |= set(pair)
+    gates = load().get("gates") or {}
+    for g in claim.get("gates") or []:
+        keys |= {gates[g].get("metric"), gates[g].get("threshold_metric"), gates[g].get("n_test_metric")}
+    if claim["kind"] in ("superiority", "non_inferiority", "value", "ratio"):
+        keys |= {"paper_data", "n_test", "parameters"}
+    return {k for k in keys if k}
+
+
 def metric_keys(notebook: str) -> set[str]:
     """The metric keys of ``notebook`` that some claim reads (the scorecard's inputs)."""
-    return {c["metric"] for c in load()["claims"] if c["notebook"] == notebook and c.get("metric")}
+    return set().union(*(claim_metrics(c) for c in load()["claims"] if c["notebook"] == notebook))

@@ -61,7 +61,8 @@ def inference_latency(model: nn.Module, image_size: int, batch_size: int = 1, re
 
     Returns a dict: ``latency_ms`` (median wall time of one batch, milliseconds),
     ``latency_ms_min``, ``images_per_second`` (batch_size / median seconds),
-    ``batch_size``, ``image_size``, ``threads``, ``repeats``, ``device``."""
+    ``times_ms`` (every timed repeat, milliseconds: the repeats a ratio's
+    interval rests on), ``batch_size``, ``image_size``, ``threads``, ``repeats``, ``device``."""
     if repeats < 1:
         raise ValueError("repeats must be >= 1")
     device = torch.device(device)
@@ -86,6 +87,7 @@ def inference_latency(model: nn.Module, image_size: int, batch_size: int = 1, re
         used_threads = torch.get_num_threads()
     med = statistics.median(times)
     return dict(latency_ms=1e3 * med, latency_ms_min=1e3 * min(times), images_per_second=batch_size / med,
+                times_ms=[1e3 * t for t in times],
                 batch_size=batch_size, image_size=image_size, threads=used_threads, repeats=repeats,
                 device=str(device), precision=precision)
 

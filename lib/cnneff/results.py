@@ -11,7 +11,8 @@ from .paths import results_dir
 __all__ = ["PROVENANCE", "atomic_write_text", "save_metrics", "load_metrics", "load_details"]
 
 # Keys every metrics.json carries besides the claimed metrics: where and how a result was obtained.
-PROVENANCE = ("hardware", "parameters", "wall_seconds", "cpu_seconds", "n_test", "training_device")
+# paper_data: true when the run read the paper's own data set (DATA_ROOT), false on an embedded stand-in.
+PROVENANCE = ("hardware", "parameters", "wall_seconds", "cpu_seconds", "n_test", "training_device", "paper_data")
 
 
 def atomic_write_text(path: Path | str, text: str) -> Path:
@@ -61,10 +62,27 @@ def _write_json(path: Path, values: dict) -> Path:
 
 
 def _read_json(notebook: str, profile: str, filename: str) -> dict:
+    """The dict stored in ``results/<profile>/<notebook>/<filename>``.  Raises
+    FileNotFoundError if it is absent and :class:`cnneff.runner.RunError`
+    naming the file if it is not a JSON object (truncated, emptied or edited);
+    both say which ``cnneff run`` writes it again."""
     path = results_dir(profile, notebook) / filename
+    rerun = f"`cnneff run {notebook} --profile {profile}`"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; run `cnneff run {notebook} --profile {profile}` first")
-    return json.loads(path.read_text())
+        raise FileNotFoundError(f"{path} does not exist; run {rerun} first")
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        from .runner import RunError
+
+        why = f"{e.msg} at line {e.lineno} column {e.colno}" if isinstance(e, json.JSONDecodeError) else str(e)
+        raise RunError(f"{path} is not valid JSON ({why}): it was cut short or edited; run {rerun} "
+                       "to write it again") from None
+    if not isinstance(values, dict):
+        from .runner import RunError
+
+        raise RunError(f"{path} holds a {type(values).__name__}, not a JSON object; run {rerun} to write it again")
+    return values
 
 
 def load_metrics(notebook: str, profile: str = "cpu") -> dict:

@@ -1,42 +1,428 @@
-"""The claims scorecard: every numeric claim of the five papers against our value.
+"""The rulebook: every claim of ``claims.yaml`` judged in one place.
 
-Paper values come from ``claims.yaml`` (typed in once); our values are read from
-``results/<profile>/<notebook>/metrics.json`` (written by the notebooks).  A
-claim's ``kind`` decides its verdict:
+Paper values come from ``claims.yaml`` (typed in once); our measurements are
+read from ``results/<profile>/<notebook>/metrics.json`` (written by the
+notebooks, per seed where trained).  Notebooks never decide a verdict: they
+measure, and this module judges.  The statistics are :mod:`cnneff.stats`.
 
-* ``relative``: |ours - paper| <= tolerance x |paper| -> reproduced; within 3x
-  the tolerance -> partly; else not reproduced.
-* ``absolute``: the same with an absolute tolerance (e.g. accuracy points).
-* ``exact``: equal -> reproduced, else not reproduced.
-* ``at_least`` / ``at_most``: ours >= / <= the value (a ratio that must
-  exceed 1, say) -> reproduced, else not reproduced.
-* ``boolean``: the notebook computed whether the claim holds (true/false) ->
-  reproduced / not reproduced.
-* ``verdict``: the notebook computed the verdict itself (a string metric such
-  as "reproduced" / "partly" / "not reproduced") from several numbers.
-* ``full_run``: the CPU profile cannot test it (real RMFD/ImageNet data, GPU
-  timings): "needs the full run", with the command that would test it.
+Verdicts (stable strings, :data:`VERDICTS`):
 
-A claim whose notebook has not been run yet gets "not run".
+* ``reproduced`` / ``not reproduced``: the rule of the claim's kind came out
+  for / against the paper;
+* ``partly``: a static number outside its tolerance but within three times it
+  (kind ``count`` only);
+* ``inconclusive``: the 95 % interval does not decide (the row says the
+  minimum detectable effect, MDE);
+* ``invalid at this scale``: a validity gate of the experiment failed
+  (baseline not above the majority class, mechanism not engaged): the
+  experiment cannot speak to the claim, whatever its numbers;
+* ``needs the full run``: a ``value`` claim (the paper's own number on the
+  paper's own data) measured on a stand-in, or a timing claim about
+  accelerator hardware measured on a CPU (a failed ``hardware`` gate): only
+  the paper-scale run can decide it;
+* ``paper inconsistent``: the paper's own numbers contradict each other;
+* ``not run``: the notebook that measures it has not written its metrics.
+
+Kinds (:data:`KINDS`) and their rules:
+
+* ``count`` -- a static number.  ``tolerance`` (relative) or
+  ``abs_tolerance``: within it reproduced, within 3x partly, else not
+  reproduced; neither: exact equality.  ``bound: at_most | at_least``: ours
+  must not exceed / fall below ``value``.
+* ``count_order`` -- a static ordering of counts ("V2 has the fewest
+  parameters of the four"), for which no numeric tolerance fits:
+  ``metrics[0]`` must be the smallest (``relation: first_smallest``) or the
+  list strictly ascending (``relation: ascending``).
+* ``superiority`` -- "A beats B" (``pairs: [[A, B], ...]``, each a per-seed
+  metric, paired by seed; or ``[[D]]`` where ``D`` is an interval the
+  notebook computed with :func:`cnneff.stats.bootstrap_interval`): reproduced
+  when every pair's interval of A - B excludes 0 upwards, not reproduced when
+  any excludes 0 downwards, otherwise inconclusive.
+* ``non_inferiority`` -- "accuracy kept": ``new`` against ``reference``
+  with a ``margin`` (points, fixed before looking at our numbers, justified in
+  ``margin_why``): reproduced when the interval's lower end is above
+  -margin, not reproduced when its upper end is below -margin, else
+  inconclusive.
+* ``value`` -- a paper number measured on the paper's data: judged (absolute
+  ``tolerance``) only when the notebook ran on that data
+  (``paper_data: true`` in its metrics); on a stand-in, ours is shown as a
+  proxy and the verdict is "needs the full run".
+* ``ratio`` -- speed-ups and size ratios with an interval over repeats
+  (``metric`` = per-repeat ratios, or ``numerator`` / ``denominator`` paired
+  lists; ``deterministic: true`` for one exact number such as a file size).
+  ``above: x`` (or ``below: x``): reproduced when the interval lies above
+  (below) x, not reproduced when it lies below (above), else inconclusive.
+  ``tolerance: t``: reproduced when the interval lies inside
+  ``value x (1 +- t)``, not reproduced when it lies entirely outside, else
+  inconclusive.
+* ``paper_inconsistent`` -- the paper's numbers recomputed from each other
+  (``check``, one of :data:`PAPER_CHECKS`): "paper inconsistent" when the
+  stated and the recomputed value differ by more than ``tolerance``
+  (relative), "reproduced" when they agree.
+
+Validity gates (``gates:`` in claims.yaml, named by a claim's ``gates``):
+``test: above`` (the interval of ``metric`` lies above ``threshold`` or the
+value of ``threshold_metric``; one seed: the test set's Wilson interval,
+:func:`cnneff.stats.accuracy_interval`), ``at_least`` (the mean reaches
+``threshold``), ``equals`` (the metric equals ``threshold``: hardware).
+A failed ``validity`` gate makes the claim "invalid at this scale", a failed
+``hardware`` gate "needs the full run"; both are shown with their numbers.
 """
 from __future__ import annotations
 
 import math
+from typing import Any, Callable
 
 import pandas as pd
 
-from .claims import load
+from . import stats
+from .claims import claim_metrics, load, paper_table
 from .results import load_metrics
 
-__all__ = ["VERDICTS", "KINDS", "scorecard", "counts", "full_run_command"]
+__all__ = ["VERDICTS", "KINDS", "TRAINED_KINDS", "PAPER_CHECKS", "scorecard", "counts", "judge",
+           "full_run_command", "rows", "show", "claim_metrics"]
 
-VERDICTS = ("reproduced", "partly", "not reproduced", "needs the full run", "not run")
-KINDS = ("relative", "absolute", "exact", "at_least", "at_most", "boolean", "verdict", "full_run")
+VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive", "invalid at this scale",
+            "needs the full run", "paper inconsistent", "not run")
+KINDS = ("count", "count_order", "superiority", "non_inferiority", "value", "ratio", "paper_inconsistent")
+TRAINED_KINDS = ("superiority", "non_inferiority", "ratio")  # rows with effect, interval, seeds, MDE, gates
+EVIDENCE_FIELDS = ("effect", "ci_low", "ci_high", "n_seeds", "n_test", "mde")
+_NAN = float("nan")
 
 
 def full_run_command(notebook: str) -> str:
     """The command that runs ``notebook`` at paper scale."""
     return f"make reproduce PROFILE=gpu DATA_ROOT=/path/to/data NOTEBOOK={notebook}"
+
+
+# ----------------------------------------------------------------------------
+# Paper-internal checks (kind paper_inconsistent): (stated, recomputed, how)
+# ----------------------------------------------------------------------------
+def _marginal_rate(claim: dict) -> tuple[float, float, str]:
+    """Paper 000's FLOPs marginal transformation rate of one Table 1 row (the
+    claim's value, as printed) against its recomputation from the same table:
+    (baseline FLOPs - row FLOPs) / (baseline precision - row precision), in M
+    FLOPs per precision point."""
+    t = paper_table(claim["table"]).set_index("model")
+    base, row = t.iloc[0], t.loc[claim["row"]]
+    recomputed = (base["macs_m"] - row["macs_m"]) / (base["precision"] - row["precision"])
+    return float(claim["value"]), float(recomputed), (
+        f"({base['macs_m']:g} - {row['macs_m']:g}) M / ({base['precision']:g} - {row['precision']:g}) points")
+
+
+def _compound_constraint(claim: dict) -> tuple[float, float, str]:
+    """Paper 002's compound-scaling constraint alpha * beta^2 * gamma^2 ~ 2,
+    recomputed from the constants the paper states."""
+    c = paper_table(claim["table"]).iloc[0]
+    product = float(c["alpha"] * c["beta"] ** 2 * c["gamma"] ** 2)
+    return float(claim["value"]), product, f"{c['alpha']:g} x {c['beta']:g}^2 x {c['gamma']:g}^2"
+
+
+PAPER_CHECKS: dict[str, Callable[[dict], tuple[float, float, str]]] = {
+    "marginal_rate": _marginal_rate,
+    "compound_constraint": _compound_constraint,
+}
+
+
+# ----------------------------------------------------------------------------
+# Formatting helpers for the one-line reasons
+# ----------------------------------------------------------------------------
+def _num(x, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    if isinstance(x, (int,)) or (isinstance(x, float) and x.is_integer() and abs(x) >= 1000):
+        return f"{int(x):,}"
+    return f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:,.0f}"
+
+
+def _ci(iv: stats.Interval, digits: int = 3) -> str:
+    if not iv.has_interval:
+        return f"no interval ({iv.method})"
+    return f"95 % interval [{_num(iv.low, digits)}, {_num(iv.high, digits)}], {iv.method}"
+
+
+def _mean(x) -> float | None:
+    v = stats.as_values(x)
+    return sum(v) / len(v) if v else None
+
+
+# ----------------------------------------------------------------------------
+# Gates
+# ----------------------------------------------------------------------------
+def _gate(name: str, spec: dict, metrics: dict) -> dict:
+    """Evaluate gate ``name`` on ``metrics``: {name, kind, value, threshold, ci_low, passed, what}."""
+    value = metrics.get(spec["metric"])
+    threshold = metrics.get(spec["threshold_metric"]) if spec.get("threshold_metric") else spec.get("threshold")
+    out = dict(name=name, kind=spec.get("kind", "validity"), value=None, threshold=threshold, ci_low=None,
+               passed=False, what=spec.get("what", ""))
+    test = spec["test"]
+    if test == "equals":
+        out.update(value=value, passed=value == threshold)
+        return out
+    if value is None or threshold is None:
+        return out
+    if test == "above":
+        iv = stats.accuracy_interval(value, metrics.get(spec.get("n_test_metric", "n_test")))
+        out.update(value=iv.mean, ci_low=iv.low if iv.has_interval else None,
+                   passed=bool(iv.has_interval and iv.low > float(threshold)))
+    elif test == "at_least":
+        m = _mean(value)
+        out.update(value=m, passed=m is not None and m >= float(threshold))
+    else:
+        raise ValueError(f"gate {name}: unknown test {test!r}; valid: above, at_least, equals")
+    return out
+
+
+def _gate_text(g: dict) -> str:
+    if g["kind"] == "hardware":
+        return f"gate {g['name']} failed: measured on {g['value']!s}, the claim is about {g['threshold']}"
+    low = f" (interval from {_num(g['ci_low'])})" if g.get("ci_low") is not None else ""
+    return f"gate {g['name']} failed: {_num(g['value'])}{low} vs threshold {_num(g['threshold'])}"
+
+
+# ----------------------------------------------------------------------------
+# Kind rules: each returns a dict of row fields (verdict, ours, reason, ...)
+# ----------------------------------------------------------------------------
+def _judge_count(c: dict, m: dict) -> dict:
+    ours = m.get(c["metric"])
+    if ours is None:
+        return dict(verdict="not run", ours=None, reason=f"{c['notebook']} wrote no {c['metric']}")
+    paper = float(c["value"])
+    if c.get("bound"):
+        ok = ours <= paper if c["bound"] == "at_most" else ours >= paper
+        word = "at most" if c["bound"] == "at_most" else "at least"
+        return dict(verdict="reproduced" if ok else "not reproduced", ours=ours,
+                    reason=f"ours {_num(ours, 4)} is {'' if ok else 'not '}{word} {_num(paper, 4)}")
+    err = abs(float(ours) - paper)
+    if "abs_tolerance" in c:
+        tol, how = float(c["abs_tolerance"]), f"+-{_num(float(c['abs_tolerance']))} {c.get('unit', '')}".rstrip()
+    else:
+        tol = float(c.get("tolerance") or 0) * abs(paper)
+        how = f"+-{100 * float(c.get('tolerance') or 0):g} %" if c.get("tolerance") else "exact"
+    if err <= tol + 1e-12 * max(1.0, abs(paper)):
+        v = "reproduced"
+    elif tol > 0 and err <= 3 * tol + 1e-12:
+        v = "partly"
+    else:
+        v = "not reproduced"
+    rel = f" ({100 * (float(ours) / paper - 1):+.2f} %)" if paper else ""
+    return dict(verdict=v, ours=ours, reason=f"ours {_num(ours, 6)} vs paper {_num(paper, 6)}{rel}; tolerance {how}")
+
+
+def _judge_count_order(c: dict, m: dict) -> dict:
+    vals = [m.get(k) for k in c["metrics"]]
+    if any(v is None for v in vals):
+        return dict(verdict="not run", ours=None, reason="a count of the ordering is missing")
+    if c.get("relation", "first_smallest") == "first_smallest":
+        ok = all(vals[0] < v for v in vals[1:])
+        rule = f"{c['metrics'][0]} smallest"
+    else:
+        ok = all(a < b for a, b in zip(vals, vals[1:]))
+        rule = "strictly ascending"
+    shown = ", ".join(f"{k} {_num(v, 4)}" for k, v in zip(c["metrics"], vals))
+    return dict(verdict="reproduced" if ok else "not reproduced", ours=vals[0],
+                reason=f"{rule}: {'yes' if ok else 'no'} ({shown})")
+
+
+def _pair_interval(pair: list, m: dict, scale: float) -> stats.Interval | None:
+    if len(pair) == 1:  # a precomputed interval (e.g. a bootstrap) written by the notebook
+        d = m.get(pair[0])
+        if d is None:
+            return None
+        fl = lambda k: float(d[k]) * scale if d.get(k) is not None else _NAN
+        return stats.Interval(fl("effect"), fl("ci_low"), fl("ci_high"), int(d.get("n", 0)), fl("sd"),
+                              d.get("method", "interval computed by the notebook"))
+    a, b = m.get(pair[0]), m.get(pair[1])
+    if a is None or b is None:
+        return None
+    return stats.paired_difference(a, b, scale)
+
+
+def _evidence(iv: stats.Interval, c: dict, m: dict, scale: float, p: float | None = None) -> dict:
+    """Row fields effect, ci_low, ci_high, n_seeds, n_test, mde of interval ``iv``.
+
+    The MDE of a paired design rests on the measured spread of the per-seed
+    differences; with one seed, on the binomial bound at accuracy ``p`` (the
+    two arms' mean) on the test images; for a bootstrap interval, on its
+    standard error with normal quantiles (the unit there is a model, not a
+    test image, so ``n_test`` stays empty)."""
+    if "bootstrap" in iv.method:
+        mde = stats.mde_normal(iv.sd) if math.isfinite(iv.sd) else _NAN
+        n_test = None
+    else:
+        n_test = m.get(c.get("n_test_metric", "n_test"))
+        sd = iv.sd if math.isfinite(iv.sd) else None
+        mde = stats.mde(iv.n, sd=sd, n_test=n_test, p=0.5 if p is None else p, scale=scale) if iv.n else _NAN
+    return dict(effect=iv.mean, ci_low=iv.low if iv.has_interval else None,
+                ci_high=iv.high if iv.has_interval else None, n_seeds=iv.n, n_test=n_test,
+                mde=mde if math.isfinite(mde) else None)
+
+
+def _mde_text(ev: dict, c: dict, unit: str) -> str:
+    if ev.get("mde") is None:
+        return ""
+    bound = "at least " if ev.get("n_seeds", 0) < 2 else ""
+    paper = c.get("paper_effect")
+    cmp = ""
+    if paper is not None:
+        cmp = f" {'>' if ev['mde'] > abs(float(paper)) else '<='} the paper's {_num(abs(float(paper)))}"
+    return f"; detectable effect {bound}{_num(ev['mde'])} {unit}{cmp}".rstrip()
+
+
+def _judge_superiority(c: dict, m: dict) -> dict:
+    scale = float(c.get("scale", 100))
+    unit = c.get("effect_unit", "points")
+    ivs = []
+    for pair in c["pairs"]:
+        iv = _pair_interval(pair, m, scale)
+        if iv is None:
+            return dict(verdict="not run", ours=None, reason=f"missing measurements for {' - '.join(pair)}")
+        ivs.append((pair, iv))
+    up = [p for p, iv in ivs if iv.has_interval and iv.low > 0]
+    down = [(p, iv) for p, iv in ivs if iv.has_interval and iv.high < 0]
+    if down:
+        verdict, (pair, iv) = "not reproduced", down[0]
+    elif len(up) == len(ivs):
+        verdict, (pair, iv) = "reproduced", min(ivs, key=lambda t: t[1].low)
+    else:
+        verdict, (pair, iv) = "inconclusive", next((p, i) for p, i in ivs if not (i.has_interval and i.low > 0))
+    p = _mean(stats.as_values(m.get(pair[0])) + stats.as_values(m.get(pair[1]))) if len(pair) == 2 else None
+    ev = _evidence(iv, c, m, scale, p)
+    label = " - ".join(pair) if len(ivs) > 1 else "effect"
+    reason = f"{label}: {_num(iv.mean)} {unit}, {_ci(iv)}{_mde_text(ev, c, unit)}"
+    if len(ivs) > 1:
+        reason += f" ({len(up)} of {len(ivs)} pairs above 0)"
+    return dict(verdict=verdict, ours=iv.mean, reason=reason, **ev)
+
+
+def _judge_non_inferiority(c: dict, m: dict) -> dict:
+    scale = float(c.get("scale", 100))
+    unit = c.get("effect_unit", "points")
+    new, ref = m.get(c["new"]), m.get(c["reference"])
+    if new is None or ref is None:
+        return dict(verdict="not run", ours=None, reason=f"missing {c['new']} or {c['reference']}")
+    iv = stats.paired_difference(new, ref, scale)
+    margin = float(c["margin"])
+    if iv.has_interval and iv.low > -margin:
+        verdict = "reproduced"
+    elif iv.has_interval and iv.high < -margin:
+        verdict = "not reproduced"
+    else:
+        verdict = "inconclusive"
+    ev = _evidence(iv, c, m, scale, _mean(stats.as_values(new) + stats.as_values(ref)))
+    reason = (f"{c['new']} - {c['reference']}: {_num(iv.mean)} {unit}, {_ci(iv)}; margin -{_num(margin)} {unit}"
+              f"{_mde_text(ev, c, unit)}")
+    return dict(verdict=verdict, ours=iv.mean, reason=reason, **ev)
+
+
+def _judge_value(c: dict, m: dict) -> dict:
+    raw = m.get(c["metric"])
+    ours = _mean(raw)
+    if ours is None:
+        return dict(verdict="not run", ours=None, reason=f"{c['notebook']} wrote no {c['metric']}")
+    ours *= float(c.get("scale", 1))
+    data = (m.get("parameters") or {}).get(c.get("data_parameter", "data"), "a stand-in")
+    if not m.get("paper_data"):
+        return dict(verdict="needs the full run", ours=ours, proxy=True,
+                    reason=f"ours {_num(ours, 4)} {c.get('unit', '')} is a proxy on {data}; "
+                           f"only a run on the paper's data can test the paper's {_num(float(c['value']), 4)}")
+    err = abs(ours - float(c["value"]))
+    tol = float(c["tolerance"])
+    n = len(stats.as_values(raw))
+    return dict(verdict="reproduced" if err <= tol else "not reproduced", ours=ours, n_seeds=n,
+                reason=f"ours {_num(ours, 4)} vs paper {_num(float(c['value']), 4)} on the paper's data "
+                       f"({n} seed{'s' if n != 1 else ''}); tolerance +-{_num(tol)} {c.get('unit', '')}".rstrip())
+
+
+def _judge_ratio(c: dict, m: dict) -> dict:
+    if c.get("numerator"):
+        num, den = m.get(c["numerator"]), m.get(c["denominator"])
+        if num is None or den is None:
+            return dict(verdict="not run", ours=None, reason=f"missing {c['numerator']} or {c['denominator']}")
+        iv = stats.ratio_interval(num, den)
+    else:
+        raw = m.get(c["metric"])
+        if raw is None:
+            return dict(verdict="not run", ours=None, reason=f"{c['notebook']} wrote no {c['metric']}")
+        if c.get("deterministic"):
+            x = float(_mean(raw))
+            iv = stats.Interval(x, x, x, 1, 0.0, "one exact measurement")
+        else:
+            iv = stats.ratio_interval(raw)
+    if "above" in c or "below" in c:
+        above = "above" in c
+        x = float(c["above"] if above else c["below"])
+        if iv.has_interval and (iv.low > x if above else iv.high < x):
+            verdict = "reproduced"
+        elif iv.has_interval and (iv.high < x if above else iv.low > x):
+            verdict = "not reproduced"
+        else:
+            verdict = "inconclusive"
+        rule = f"{'above' if above else 'below'} x{_num(x)}"
+    else:
+        tol = float(c["tolerance"])
+        lo, hi = float(c["value"]) * (1 - tol), float(c["value"]) * (1 + tol)
+        if iv.has_interval and lo <= iv.low and iv.high <= hi:
+            verdict = "reproduced"
+        elif iv.has_interval and (iv.high < lo or iv.low > hi):
+            verdict = "not reproduced"
+        else:
+            verdict = "inconclusive"
+        rule = f"within x{_num(lo)}..x{_num(hi)}"
+    ev = dict(effect=iv.mean, ci_low=iv.low if iv.has_interval else None,
+              ci_high=iv.high if iv.has_interval else None, n_seeds=iv.n, n_test=None, mde=None)
+    return dict(verdict=verdict, ours=iv.mean, reason=f"ratio x{_num(iv.mean)}, {_ci(iv)}; rule: {rule}", **ev)
+
+
+def _judge_paper_inconsistent(c: dict, m: dict) -> dict:
+    stated, recomputed, how = PAPER_CHECKS[c["check"]](c)
+    tol = float(c.get("tolerance", 0.01))
+    off = abs(stated - recomputed) > tol * abs(stated)
+    return dict(verdict="paper inconsistent" if off else "reproduced", ours=recomputed,
+                reason=f"stated {_num(stated, 5)}, recomputed from the paper {how} = {_num(recomputed, 5)} "
+                       f"({100 * (recomputed / stated - 1):+.1f} %; tolerance {100 * tol:g} %)")
+
+
+_RULES: dict[str, Callable[[dict, dict], dict]] = {
+    "count": _judge_count, "count_order": _judge_count_order, "superiority": _judge_superiority,
+    "non_inferiority": _judge_non_inferiority, "value": _judge_value, "ratio": _judge_ratio,
+    "paper_inconsistent": _judge_paper_inconsistent,
+}
+
+
+def judge(claim: dict, metrics: dict | None) -> dict:
+    """Judge one claim (a dict of claims.yaml) against one notebook's
+    ``metrics`` (None: not run).  Returns the row fields: verdict, ours,
+    reason, proxy, gates and, where they apply, effect, ci_low, ci_high,
+    n_seeds, n_test, mde."""
+    kind = claim["kind"]
+    if kind not in _RULES:
+        raise ValueError(f"claim {claim['id']}: unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+    row: dict[str, Any] = dict(proxy=bool(claim.get("proxy", False)), gates=[], **{k: None for k in EVIDENCE_FIELDS})
+    if kind == "paper_inconsistent":
+        row.update(_judge_paper_inconsistent(claim, {}))
+        return row
+    if metrics is None:
+        row.update(verdict="not run", ours=None, reason=f"run `cnneff run {claim['notebook']}` first")
+        return row
+    if kind in ("superiority", "non_inferiority", "value") and not metrics.get("paper_data"):
+        row["proxy"] = True  # a trained comparison on a stand-in data set
+    row.update(_RULES[kind](claim, metrics))
+    specs = load().get("gates", {})
+    row["gates"] = [_gate(g, specs[g], metrics) for g in claim.get("gates") or []]
+    if row["verdict"] in ("not run", "needs the full run"):
+        return row
+    missing = [g["name"] for g in row["gates"] if g["value"] is None or g["threshold"] is None]
+    if missing:
+        row.update(verdict="not run", reason=f"{claim['notebook']} wrote no measurement for gate {', '.join(missing)}")
+        return row
+    failed_hw = [g for g in row["gates"] if not g["passed"] and g["kind"] == "hardware"]
+    failed = [g for g in row["gates"] if not g["passed"] and g["kind"] != "hardware"]
+    if failed_hw:
+        row.update(verdict="needs the full run", reason="; ".join(map(_gate_text, failed_hw)) + f"; ours: {row['reason']}")
+    elif failed:
+        row.update(verdict="invalid at this scale", reason="; ".join(map(_gate_text, failed)) + f"; ours: {row['reason']}")
+    return row
 
 
 def _metrics(notebook: str, profile: str, cache: dict):
@@ -48,54 +434,52 @@ def _metrics(notebook: str, profile: str, cache: dict):
     return cache[notebook]
 
 
-def _judge(kind: str, paper, ours, tol: float) -> str:
-    if kind == "verdict":
-        return ours if ours in VERDICTS else "not reproduced"
-    if ours is None or (isinstance(ours, float) and math.isnan(ours)):
-        return "not run"
-    if kind == "exact":
-        return "reproduced" if ours == paper else "not reproduced"
-    if kind == "boolean":
-        return "reproduced" if bool(ours) else "not reproduced"
-    if kind == "at_least":
-        return "reproduced" if float(ours) >= float(paper) else "not reproduced"
-    if kind == "at_most":
-        return "reproduced" if float(ours) <= float(paper) else "not reproduced"
-    err = abs(float(ours) - float(paper))
-    scale = abs(float(paper)) if kind == "relative" else 1.0
-    if err <= tol * scale + 1e-12:
-        return "reproduced"
-    if err <= 3 * tol * scale + 1e-12:
-        return "partly"
-    return "not reproduced"
-
-
-def scorecard(profile: str = "cpu") -> pd.DataFrame:
-    """One row per claim: id, paper, where, what, paper_value, unit, ours,
-    verdict, notebook, metric, command (how to test it at full scale)."""
+def scorecard(profile: str = "cpu", notebook: str | None = None, paper: str | None = None) -> pd.DataFrame:
+    """One row per claim (optionally only those of ``notebook`` or ``paper``):
+    id, paper, where, what, kind, paper_value, ours, unit, verdict, proxy,
+    reason, effect, ci_low, ci_high, n_seeds, n_test, mde, gates, notebook,
+    metric, command (how to test it at full scale)."""
     cache: dict = {}
-    rows = []
+    out = []
     for c in load()["claims"]:
-        kind = c["kind"]
-        if kind not in KINDS:
-            raise ValueError(f"claim {c['id']}: unknown kind {kind!r}; valid: {', '.join(KINDS)}")
-        metrics = _metrics(c["notebook"], profile, cache)
-        ours = None if metrics is None else metrics.get(c.get("metric")) if c.get("metric") else None
-        if kind == "full_run" and profile == "cpu":
-            verdict = "needs the full run"
-        elif metrics is None:
-            verdict = "not run"
-        else:
-            verdict = _judge("relative" if kind == "full_run" else kind, c.get("value"), ours,
-                             float(c.get("tolerance") or 0))
-        rows.append(dict(id=c["id"], paper=c["paper"], where=c["where"], what=c["what"], paper_value=c.get("value"),
-                         unit=c.get("unit", ""), ours=ours, verdict=verdict, notebook=c["notebook"],
-                         metric=c.get("metric"), kind=kind,
-                         command=c.get("command") or full_run_command(c["notebook"])))
-    return pd.DataFrame(rows)
+        if (notebook and c["notebook"] != notebook) or (paper and c["paper"] != paper):
+            continue
+        row = judge(c, _metrics(c["notebook"], profile, cache))
+        out.append(dict(id=c["id"], paper=c["paper"], where=c["where"], what=c["what"], kind=c["kind"],
+                        paper_value=c.get("value"), ours=row.pop("ours"), unit=c.get("unit", ""),
+                        verdict=row.pop("verdict"), proxy=row.pop("proxy"), reason=row.pop("reason"),
+                        **{k: row.get(k) for k in EVIDENCE_FIELDS}, gates=row.get("gates", []),
+                        notebook=c["notebook"], metric=c.get("metric"),
+                        command=c.get("command") or full_run_command(c["notebook"])))
+    return pd.DataFrame(out)
+
+
+def rows(profile: str = "cpu") -> list[dict]:
+    """The scorecard as JSON-able dicts (NaN as None), the shape of ``cnneff claims --json``."""
+    import json
+
+    return json.loads(scorecard(profile).to_json(orient="records"))
 
 
 def counts(card: pd.DataFrame) -> dict:
     """Number of claims per verdict (every verdict present, zeros included)."""
     vc = card["verdict"].value_counts()
     return {v: int(vc.get(v, 0)) for v in VERDICTS}
+
+
+def show(notebook: str, profile: str = "cpu"):
+    """The scorecard rows of the claims ``notebook`` measures, as a table to
+    display at the end of the notebook (id, claim, paper, ours, verdict, reason)."""
+    card = scorecard(profile, notebook=notebook)
+
+    def fmt(v):
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            return "-"
+        if isinstance(v, bool) or isinstance(v, str):
+            return str(v)
+        return _num(v, 4)
+
+    table = pd.DataFrame(dict(claim=card["id"], what=card["what"], paper=card["paper_value"].map(fmt),
+                              ours=card["ours"].map(fmt) + card["proxy"].map(lambda p: " (proxy)" if p else ""),
+                              verdict=card["verdict"], reason=card["reason"]))
+    return table.style.hide(axis="index").set_properties(**{"text-align": "left", "white-space": "normal"})
