@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[2]  # lib/cnneff/paths.py -> repository 
 NOTEBOOKS = ROOT / "notebooks"  # clean parameterized sources, stored without outputs
 RESULTS = ROOT / "results"  # results/<profile>/<notebook>.ipynb and results/<profile>/<notebook>/metrics.json
 PARAMS = ROOT / "params"  # params/<profile>/<notebook>.yaml: parameter values of a profile
-PROFILES = ("cpu", "gpu")
+PROFILES = ("smoke", "cpu", "gpu")  # smoke: CI and nbval; cpu: the book; gpu: paper scale
 
 
 def results_dir(profile: str, notebook: str | None = None) -> Path:
