@@ -46,9 +46,12 @@ $(MATHJAX):
 	bash scripts/vendor_mathjax.sh
 
 # Execute every notebook with papermill into results/$(PROFILE)/, skipping those
-# whose source, parameters and library are unchanged since their last good run.
+# whose source, parameters and library (and, for the scorecard, the metrics it
+# reads) are unchanged since their last good run: a fresh clone executes
+# nothing. FORCE=1 re-executes everything.
+FORCE ?=
 notebooks: venv
-	$(VENV)/bin/cnneff run all --profile $(PROFILE) --cached
+	$(VENV)/bin/cnneff run all --profile $(PROFILE) $(if $(FORCE),,--cached)
 
 # Paper-scale run: make reproduce PROFILE=gpu DATA_ROOT=/data [NOTEBOOK=name]
 NOTEBOOK ?= all
@@ -56,8 +59,18 @@ reproduce: venv
 	test -n "$(DATA_ROOT)" || { echo "set DATA_ROOT=/path/to/the/papers/data (see book/intro.md)" >&2; exit 2; }
 	DATA_ROOT=$(DATA_ROOT) $(VENV)/bin/cnneff run $(NOTEBOOK) --profile $(PROFILE)
 
-book: venv mathjax notebooks
-	$(VENV)/bin/jupyter-book build . -W
+# make book RESULTS=results/cpu+epochs=10 builds from a run folder of `cnneff run
+# NAME -p KEY VALUE` (its pages, results/cpu/ for the rest) and executes nothing.
+RESULTS ?=
+book: venv mathjax
+	if [ -n "$(RESULTS)" ]; then
+	  mkdir -p _build
+	  $(PY) scripts/book_toc.py "$(RESULTS)" > _build/_toc.run.yml
+	  $(VENV)/bin/jupyter-book build . -W --toc _build/_toc.run.yml
+	else
+	  $(MAKE) --no-print-directory notebooks
+	  $(VENV)/bin/jupyter-book build . -W
+	fi
 	echo "book: open _build/html/index.html"
 
 # Open every built page in headless Chromium: fail on raw TeX; screenshots in _build/screenshots/.

@@ -46,7 +46,9 @@ def toy_notebooks(tmp_path, monkeypatch):
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("x = 1\nprofile = 'cpu'")
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("assert x == 1, 'x must be 1'\nprint('ok', x)")]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "import os\nassert os.environ.get('TOY_FAIL') != '1', 'asked to fail'\nprint('ok', x)\n"
+        "from cnneff.results import save_metrics\nsave_metrics({'x': x, 'wall_seconds': 0.0}, 'toy', profile)")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     folder = tmp_path / "notebooks"
     folder.mkdir()
@@ -67,20 +69,78 @@ def test_unknown_notebook(toy_notebooks, capsys):
     assert "valid names: toy" in capsys.readouterr().err
 
 
-def test_failed_run_keeps_the_last_good_one(toy_notebooks, capsys):
-    assert cli.main(["run", "toy", "-p", "x", "1"]) == 0
+def test_failed_run_keeps_the_last_good_one(toy_notebooks, capsys, monkeypatch):
+    assert cli.main(["run", "toy"]) == 0
     good = toy_notebooks / "toy.ipynb"
     assert good.is_file()
     before = good.read_text()
-    assert cli.main(["run", "toy", "-p", "x", "2"]) == 2
+    monkeypatch.setenv("TOY_FAIL", "1")
+    assert cli.main(["run", "toy"]) == 2
     assert "failed" in capsys.readouterr().err
     assert good.read_text() == before  # untouched
     failed = toy_notebooks / "toy.failed.ipynb"
-    assert failed.is_file() and "x must be 1" in failed.read_text()
+    assert failed.is_file() and "asked to fail" in failed.read_text()
     assert not list(toy_notebooks.glob(".*running*"))
     # the next good run clears the failed copy
+    monkeypatch.delenv("TOY_FAIL")
     assert cli.main(["run", "toy"]) == 0
     assert not failed.exists()
+
+
+def _tree(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_run_with_overrides_never_writes_over_the_profile(toy_notebooks, capsys):
+    assert cli.main(["run", "toy"]) == 0
+    before = _tree(toy_notebooks)
+    assert cli.main(["run", "toy", "-p", "x", "2"]) == 0
+    assert "results/cpu+x=2" in capsys.readouterr().out
+    assert _tree(toy_notebooks) == before  # results/cpu/ byte-identical
+    run = toy_notebooks.parent / "cpu+x=2"
+    assert (run / "toy.ipynb").is_file() and json.loads((run / "toy" / "details.json").read_text())["x"] == 2
+    assert runner.is_up_to_date("toy", overrides={"x": 2}) and runner.is_up_to_date("toy")
+
+
+def test_a_run_with_out_writes_under_that_folder(toy_notebooks, tmp_path):
+    assert cli.main(["run", "toy", "--out", str(tmp_path / "mine")]) == 0
+    assert (tmp_path / "mine" / "cpu" / "toy.ipynb").is_file()
+    assert (tmp_path / "mine" / "cpu" / "toy" / "metrics.json").is_file()
+    assert not toy_notebooks.exists()
+
+
+def test_plain_papermill_writes_beside_its_working_folder(toy_notebooks, tmp_path, monkeypatch):
+    """A notebook run outside `cnneff run` never writes into results/<profile>/."""
+    import papermill as pm
+
+    monkeypatch.delenv("CNNEFF_RESULTS_DIR")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    pm.execute_notebook(str(runner.NOTEBOOKS / "toy.ipynb"), str(work / "out.ipynb"), parameters={"x": 5},
+                        cwd=str(work), progress_bar=False, kernel_name="python3")
+    assert json.loads((work / "cnneff-results" / "cpu" / "toy" / "details.json").read_text())["x"] == 5
+    assert not toy_notebooks.exists()
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    import os
+
+    from cnneff.results import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        mode = atomic_write_text(tmp_path / "a.json", "{}").stat().st_mode & 0o777
+    finally:
+        os.umask(old)
+    assert mode == 0o644
+
+
+def test_executed_notebooks_carry_no_machine_paths_or_times(toy_notebooks):
+    assert cli.main(["run", "toy"]) == 0
+    nb = json.loads((toy_notebooks / "toy.ipynb").read_text())
+    meta = nb["metadata"]["papermill"]
+    assert "start_time" not in meta and not meta["input_path"].startswith("/")
+    assert all("papermill" not in c["metadata"] and "execution" not in c["metadata"] for c in nb["cells"])
 
 
 def test_parse_value():

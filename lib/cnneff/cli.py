@@ -61,18 +61,27 @@ def cmd_flops(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .runner import check_runs, notebook_names, parse_value, run_notebook
+    from .runner import check_runs, notebook_names, parse_value, run_folder, run_notebook
 
     overrides = {k: parse_value(v) for k, v in (args.param or [])}
     names = notebook_names() if args.name == "all" else [args.name]
     if args.name == "all" and overrides:
         raise ValueError("-p overrides apply to one notebook; name it instead of 'all'")
-    if "scorecard" in names:  # it reads every other notebook's metrics: run it last, and always
+    if "scorecard" in names:  # it reads every other notebook's metrics: run it last
         names = [n for n in names if n != "scorecard"] + ["scorecard"]
-    force = {name: not args.cached or name == "scorecard" for name in names}
-    check_runs(names, profile=args.profile, overrides=overrides, force=force)  # all of them, before the first runs
+    force = {name: not args.cached for name in names}
+    check_runs(names, profile=args.profile, overrides=overrides, force=force, out=args.out)  # all, before the first
     for name in names:
-        run_notebook(name, profile=args.profile, overrides=overrides, force=force[name])
+        run_notebook(name, profile=args.profile, overrides=overrides, force=force[name], out=args.out)
+    folder = run_folder(args.profile, overrides)
+    if "scorecard" not in names and "scorecard" in notebook_names():  # refresh the folder's scorecard
+        run_notebook("scorecard", profile=args.profile, overrides=None, force=not args.cached, out=args.out,
+                     progress=False, folder=folder)
+    if folder != args.profile or args.out:
+        where = f"{args.out}/{folder}" if args.out else f"results/{folder}"
+        print(f"results in {where}/ (the committed results/{args.profile}/ is untouched); "
+              f"score them with `cnneff claims --profile {folder}`" + ("" if args.out else
+              f", build a book from them with `make book RESULTS={where}`"))
     return 0
 
 
@@ -231,11 +240,21 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _check_profile_folder(profile: str) -> None:
+    """CliError unless ``profile`` is a profile or an existing run folder of one."""
+    from .paths import base_profile, results_dir
+
+    if base_profile(profile) not in PROFILES or (profile not in PROFILES and not results_dir(profile).is_dir()):
+        raise CliError(f"unknown profile or run folder {profile!r}; use {', '.join(PROFILES)} or a folder "
+                       "that `cnneff run NAME -p KEY VALUE` wrote (results/<profile>+KEY=VALUE)")
+
+
 def cmd_claims(args) -> int:
     import pandas as pd
 
     from .scorecard import counts, scorecard
 
+    _check_profile_folder(args.profile)
     card = scorecard(args.profile)
     if args.json:
         print(json.dumps(dict(profile=args.profile, counts=counts(card),
@@ -273,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a notebook parameter (VALUE read as YAML); repeatable")
     r.add_argument("--cached", action="store_true",
                    help="skip notebooks whose source, parameters and library are unchanged since their last good run")
+    r.add_argument("--out", default=None, metavar="DIR",
+                   help="write the profile folders under DIR instead of results/ (default: results/; a run with -p "
+                        "goes to results/<profile>+KEY=VALUE/, never over results/<profile>/)")
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser("train", help="train a registry model on a data source and report test metrics")
@@ -313,7 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
 
     c = sub.add_parser("claims", help="the scorecard: every paper claim against our computed value")
-    c.add_argument("--profile", choices=PROFILES, default="cpu")
+    c.add_argument("--profile", default="cpu",
+                   help=f"{' | '.join(PROFILES)}, or a run folder such as cpu+epochs=10 (default cpu)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_claims)
 

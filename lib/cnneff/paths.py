@@ -11,10 +11,35 @@ PARAMS = ROOT / "params"  # params/<profile>/<notebook>.yaml: parameter values o
 PROFILES = ("smoke", "cpu", "gpu")  # smoke: CI and nbval; cpu: the book; gpu: paper scale
 
 
+LOCAL_RESULTS = "cnneff-results"  # where a notebook run outside `cnneff run` writes, under its working folder
+
+
+def base_profile(profile: str) -> str:
+    """The parameter profile of a results folder name: ``"cpu+epochs=10"`` -> ``"cpu"``.
+
+    ``cnneff run NAME -p KEY VALUE`` writes into ``results/<profile>+KEY=VALUE/``
+    (a *run folder*), never over the committed ``results/<profile>/``."""
+    return profile.split("+", 1)[0]
+
+
 def results_dir(profile: str, notebook: str | None = None) -> Path:
-    """Folder of a profile's results (and of one notebook's metrics).  The
+    """Folder the book, the scorecard and the runner read a profile's results
+    from (and of one notebook's metrics): ``results/<profile>/``.  The
     environment variable ``CNNEFF_RESULTS_DIR`` redirects it, so that test
     runs (nbval re-executing notebooks) never overwrite committed results."""
     base = Path(os.environ.get("CNNEFF_RESULTS_DIR") or RESULTS)
+    d = base / profile
+    return d / notebook if notebook else d
+
+
+def output_dir(profile: str, notebook: str | None = None) -> Path:
+    """Folder a notebook WRITES its metrics into.  ``cnneff run`` (and the
+    tests) set ``CNNEFF_RESULTS_DIR``, so their runs land in
+    :func:`results_dir`; a notebook executed any other way (plain papermill,
+    Jupyter) writes into ``./cnneff-results/<profile>/`` under its working
+    folder, never into the committed ``results/<profile>/`` unless told
+    (set ``CNNEFF_RESULTS_DIR``)."""
+    env = os.environ.get("CNNEFF_RESULTS_DIR")
+    base = Path(env) if env else Path.cwd() / LOCAL_RESULTS
     d = base / profile
     return d / notebook if notebook else d

@@ -6,9 +6,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from .paths import results_dir
+from .paths import base_profile, output_dir, results_dir
 
-__all__ = ["PROVENANCE", "atomic_write_text", "save_metrics", "load_metrics", "load_details"]
+__all__ = ["PROVENANCE", "atomic_write_text", "save_metrics", "load_metrics"]
 
 # Keys every metrics.json carries besides the claimed metrics: where and how a result was obtained.
 # paper_data: true when the run read the paper's own data set (DATA_ROOT), false on an embedded stand-in.
@@ -25,11 +25,19 @@ def atomic_write_text(path: Path | str, text: str) -> Path:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: give the file the mode open() would
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _jsonable(x):
@@ -43,7 +51,8 @@ def _jsonable(x):
 def save_metrics(metrics: dict, notebook: str, profile: str = "cpu") -> Path:
     """Write a notebook's results atomically and return the path of metrics.json.
 
-    ``results/<profile>/<notebook>/metrics.json`` gets the metrics a claim of
+    ``<output>/<profile>/<notebook>/metrics.json`` (:func:`cnneff.paths.output_dir`:
+    ``results/`` under ``cnneff run``, ``./cnneff-results/`` otherwise) gets the metrics a claim of
     ``claims.yaml`` reads (the scorecard's inputs) and the provenance keys
     (:data:`PROVENANCE`); every other value the notebook computed (per-model
     latencies, table cells) goes to ``details.json`` beside it, so that
@@ -52,7 +61,7 @@ def save_metrics(metrics: dict, notebook: str, profile: str = "cpu") -> Path:
     from .claims import metric_keys
 
     keep = metric_keys(notebook) | set(PROVENANCE)
-    folder = results_dir(profile, notebook)
+    folder = output_dir(profile, notebook)
     _write_json(folder / "details.json", {k: v for k, v in metrics.items() if k not in keep})
     return _write_json(folder / "metrics.json", {k: v for k, v in metrics.items() if k in keep})
 
@@ -61,12 +70,21 @@ def _write_json(path: Path, values: dict) -> Path:
     return atomic_write_text(path, json.dumps(values, indent=2, sort_keys=True, default=_jsonable) + "\n")
 
 
-def _read_json(notebook: str, profile: str, filename: str) -> dict:
-    """The dict stored in ``results/<profile>/<notebook>/<filename>``.  Raises
-    FileNotFoundError if it is absent and :class:`cnneff.runner.RunError`
-    naming the file if it is not a JSON object (truncated, emptied or edited);
-    both say which ``cnneff run`` writes it again."""
-    path = results_dir(profile, notebook) / filename
+def _read_json(notebook: str, profile: str, filename: str, root: Path | None = None) -> dict:
+    """The dict stored in ``results/<profile>/<notebook>/<filename>`` (or under
+    ``root/<profile>/`` when given).  A run folder (``cpu+epochs=10``) that
+    does not hold the notebook falls back to its base profile's results, so a
+    run with one notebook's parameters changed is scored with the other
+    notebooks' committed results.  Raises FileNotFoundError if it is absent
+    and :class:`cnneff.runner.RunError` naming the file if it is not a JSON
+    object (truncated, emptied or edited); both say which ``cnneff run``
+    writes it again."""
+    folder = (Path(root) / profile / notebook) if root else results_dir(profile, notebook)
+    path = folder / filename
+    if not path.is_file() and base_profile(profile) != profile:
+        fallback = ((Path(root) / base_profile(profile) / notebook) if root else
+                    results_dir(base_profile(profile), notebook)) / filename
+        path = fallback if fallback.is_file() else path
     rerun = f"`cnneff run {notebook} --profile {profile}`"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; run {rerun} first")
@@ -85,11 +103,8 @@ def _read_json(notebook: str, profile: str, filename: str) -> dict:
     return values
 
 
-def load_metrics(notebook: str, profile: str = "cpu") -> dict:
-    """Read ``results/<profile>/<notebook>/metrics.json``; FileNotFoundError says how to produce it."""
-    return _read_json(notebook, profile, "metrics.json")
+def load_metrics(notebook: str, profile: str = "cpu", root: Path | None = None) -> dict:
+    """Read ``results/<profile>/<notebook>/metrics.json`` (``root``: another
+    results folder); FileNotFoundError says how to produce it."""
+    return _read_json(notebook, profile, "metrics.json", root)
 
-
-def load_details(notebook: str, profile: str = "cpu") -> dict:
-    """Read ``results/<profile>/<notebook>/details.json`` (the values no claim reads)."""
-    return _read_json(notebook, profile, "details.json")

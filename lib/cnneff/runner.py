@@ -21,10 +21,10 @@ from pathlib import Path
 
 import yaml
 
-from .paths import NOTEBOOKS, PARAMS, PROFILES, ROOT, results_dir
+from .paths import NOTEBOOKS, PARAMS, PROFILES, RESULTS, ROOT, base_profile, results_dir
 
 __all__ = ["RunError", "notebook_names", "notebook_parameters", "profile_parameters", "run_notebook",
-           "is_up_to_date", "expand_data_root", "check_runs"]
+           "is_up_to_date", "expand_data_root", "check_runs", "run_folder"]
 
 
 class RunError(RuntimeError):
@@ -71,6 +71,20 @@ def profile_parameters(name: str, profile: str) -> dict:
     if not isinstance(values, dict):
         raise RunError(f"{path} must be a mapping of parameter: value")
     return values
+
+
+def run_folder(profile: str, overrides: dict | None = None) -> str:
+    """Name of the results folder of a run: the profile itself without
+    overrides, else ``<profile>+KEY=VALUE,...`` (sorted; characters that do not
+    belong in a folder name become ``_``), e.g. ``cpu+epochs=10``.  A run with
+    overrides never writes over the committed ``results/<profile>/``."""
+    if not overrides:
+        return profile
+    import re
+
+    parts = [f"{k}={json.dumps(v, separators=(',', ':')) if not isinstance(v, str) else v}"
+             for k, v in sorted(overrides.items())]
+    return profile + "+" + re.sub(r"[^A-Za-z0-9_.,=+\-\[\]]", "_", ",".join(parts))[:150]
 
 
 def parse_value(text: str):
@@ -122,7 +136,7 @@ def _check_writable(folder: Path) -> None:
 
 
 def check_runs(names: list[str], profile: str = "cpu", overrides: dict | None = None,
-               force: bool | dict = True) -> None:
+               force: bool | dict = True, out: str | Path | None = None) -> None:
     """Check a batch of runs before any starts: every name exists, every
     parameter is declared, DATA_ROOT is set if any value needs it, and the
     results folder is writable.  ``force`` as :func:`run_notebook` (a dict:
@@ -133,19 +147,27 @@ def check_runs(names: list[str], profile: str = "cpu", overrides: dict | None = 
     for name in names:
         _, raw = _checked_parameters(name, profile, overrides)
         forced = force.get(name, True) if isinstance(force, dict) else force
-        if not forced and is_up_to_date(name, profile, overrides):
+        if not forced and is_up_to_date(name, profile, overrides, out):
             continue
         needs += [f"{name}.{k}" for k, v in raw.items() if isinstance(v, str) and "DATA_ROOT" in v]
     if needs and not os.environ.get("DATA_ROOT"):
         more = f" and {len(needs) - 6} more" if len(needs) > 6 else ""
         raise RunError(f"set DATA_ROOT to the folder that holds the papers' data sets (e.g. `make reproduce "
                        f"PROFILE={profile} DATA_ROOT=/data`): {', '.join(needs[:6])}{more} need it; nothing was run")
-    _check_writable(results_dir(profile))
+    _check_writable(_results_base(out) / run_folder(profile, overrides))
 
 
-def _stamp(name: str, params: dict) -> dict:
+def _results_base(out: str | Path | None = None) -> Path:
+    """The folder that holds the profile folders of a run: ``out`` if given,
+    else ``$CNNEFF_RESULTS_DIR`` or ``results/``."""
+    return Path(out) if out else Path(os.environ.get("CNNEFF_RESULTS_DIR") or RESULTS)
+
+
+def _stamp(name: str, params: dict, folder: Path | None = None) -> dict:
     """Hashes of what an executed notebook depends on: its source, its parameter
-    values, and the library (every file under lib/cnneff/)."""
+    values, the library (every file under lib/cnneff/, claims.yaml included)
+    and, for the scorecard, every metrics.json it reads (of ``folder`` and of
+    its base profile), so that a build from committed results re-runs nothing."""
 
     def digest(paths):
         h = hashlib.sha256()
@@ -155,44 +177,90 @@ def _stamp(name: str, params: dict) -> dict:
         return h.hexdigest()
 
     lib = [p for p in (ROOT / "lib" / "cnneff").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    return dict(source=digest([_source(name)]), library=digest(lib),
-                parameters=hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest())
+    out = dict(source=digest([_source(name)]), library=digest(lib),
+               parameters=hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest())
+    if name == "scorecard" and folder is not None:
+        inputs = sorted(folder.glob("*/metrics.json"))
+        base = folder.parent / base_profile(folder.name)
+        if base != folder:
+            have = {p.parent.name for p in inputs}
+            inputs += [p for p in sorted(base.glob("*/metrics.json")) if p.parent.name not in have]
+        h = hashlib.sha256()
+        for p in inputs:
+            h.update(f"{p.parent.name}/{p.name}".encode())
+            h.update(p.read_bytes())
+        out["metrics"] = h.hexdigest()
+    return out
 
 
-def is_up_to_date(name: str, profile: str = "cpu", overrides: dict | None = None) -> bool:
-    """True if ``results/<profile>/<name>.ipynb`` exists and its stamp matches the
-    current source, parameters and library (so ``make book`` can skip it)."""
-    final = results_dir(profile) / f"{name}.ipynb"
-    stamp_file = results_dir(profile) / f"{name}.stamp.json"
+def is_up_to_date(name: str, profile: str = "cpu", overrides: dict | None = None,
+                  out: str | Path | None = None, folder: str | None = None) -> bool:
+    """True if the executed copy of ``name`` for this run (``results/<run
+    folder>/<name>.ipynb``, see :func:`run_folder`) exists and its stamp
+    matches the current source, parameters and library (and, for the
+    scorecard, the metrics it reads), so ``make book`` can skip it."""
+    where = _results_base(out) / (folder or run_folder(profile, overrides))
+    final, stamp_file = where / f"{name}.ipynb", where / f"{name}.stamp.json"
     if not final.is_file() or not stamp_file.is_file():
         return False
     params = {**profile_parameters(name, profile), **(overrides or {})}
-    return json.loads(stamp_file.read_text()) == _stamp(name, params)
+    return json.loads(stamp_file.read_text()) == _stamp(name, params, where)
+
+
+def _scrub(path: Path) -> None:
+    """Remove what differs between two executions of the same notebook and
+    what names this machine from an executed notebook: papermill's absolute
+    input/output paths, its start/end times and durations (notebook and cells)."""
+    nb = json.loads(path.read_text())
+    pm_meta = nb.get("metadata", {}).get("papermill", {})
+    for key in ("start_time", "end_time", "duration", "exception"):
+        pm_meta.pop(key, None)
+    for key in ("input_path", "output_path"):
+        if key in pm_meta:
+            p = Path(pm_meta[key])
+            pm_meta[key] = p.relative_to(ROOT).as_posix() if p.is_absolute() and p.is_relative_to(ROOT) else p.name
+    for cell in nb.get("cells", []):
+        cell.get("metadata", {}).pop("papermill", None)
+        cell.get("metadata", {}).pop("execution", None)
+    from .results import atomic_write_text
+
+    atomic_write_text(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None, progress: bool = True,
-                 force: bool = True) -> Path:
-    """Execute notebook ``name`` in ``profile`` and return the path of the
-    executed copy ``results/<profile>/<name>.ipynb``.  Raises :class:`RunError`
+                 force: bool = True, out: str | Path | None = None, folder: str | None = None) -> Path:
+    """Execute notebook ``name`` with ``profile``'s parameters (and
+    ``overrides``) and return the path of the executed copy.
+
+    Without overrides the copy goes to ``results/<profile>/<name>.ipynb``;
+    with overrides to a run folder of its own, ``results/<profile>+KEY=VALUE/``
+    (:func:`run_folder`), never over the committed profile; ``out`` puts the
+    profile folders under another folder.  The notebook's metrics follow
+    (``CNNEFF_RESULTS_DIR`` is set for its kernel).  ``folder`` names the
+    run folder explicitly (the scorecard of another run's folder).  Raises :class:`RunError`
     naming the notebook's parameters if a profile or override sets an unknown
     one, and :class:`RunError` (with the failed copy's path) if execution fails."""
     import papermill as pm
 
     source = _source(name)
-    if not force and is_up_to_date(name, profile, overrides):
+    base = _results_base(out)
+    folder_name = folder or run_folder(profile, overrides)
+    out_dir = base / folder_name
+    final = out_dir / f"{name}.ipynb"
+    if not force and is_up_to_date(name, profile, overrides, out, folder):
         print(f"{name}: up to date (source, parameters and library unchanged since its last good run)")
-        return results_dir(profile) / f"{name}.ipynb"
+        return final
     declared, raw = _checked_parameters(name, profile, overrides)  # raw: as written, what the stamp hashes
     params = {k: expand_data_root(v, name, k) for k, v in raw.items()}
     if "profile" in declared:
-        params.setdefault("profile", profile)
+        params["profile"] = folder_name  # the notebook writes its metrics into its run folder
 
-    out_dir = results_dir(profile)
     _check_writable(out_dir)
-    final = out_dir / f"{name}.ipynb"
     failed = out_dir / f"{name}.failed.ipynb"
     tmp = out_dir / f".{name}.running.ipynb"
     t0 = time.perf_counter()
+    saved_env = os.environ.get("CNNEFF_RESULTS_DIR")
+    os.environ["CNNEFF_RESULTS_DIR"] = str(base)  # the kernel inherits it: save_metrics writes beside the copy
     try:
         pm.execute_notebook(str(source), str(tmp), parameters=params, cwd=str(ROOT), progress_bar=progress,
                             kernel_name="python3")
@@ -211,10 +279,16 @@ def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None,
         where = f"the failed run is kept in {failed}" if kept else "no copy of the failed run could be written"
         raise RunError(f"notebook {name!r} failed ({why}); {where}; "
                        f"the last good run (if any) is still {final}") from e
+    finally:
+        if saved_env is None:
+            os.environ.pop("CNNEFF_RESULTS_DIR", None)
+        else:
+            os.environ["CNNEFF_RESULTS_DIR"] = saved_env
+    _scrub(tmp)
     os.replace(tmp, final)
     failed.unlink(missing_ok=True)
     from .results import atomic_write_text
 
-    atomic_write_text(out_dir / f"{name}.stamp.json", json.dumps(_stamp(name, raw), indent=1) + "\n")
+    atomic_write_text(out_dir / f"{name}.stamp.json", json.dumps(_stamp(name, raw, out_dir), indent=1) + "\n")
     print(f"{name}: executed in {time.perf_counter() - t0:.0f} s -> {final.relative_to(ROOT) if final.is_relative_to(ROOT) else final}")
     return final

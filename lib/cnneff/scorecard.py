@@ -318,10 +318,14 @@ def _judge_non_inferiority(c: dict, m: dict) -> dict:
 def _judge_value(c: dict, m: dict) -> dict:
     raw = m.get(c["metric"])
     ours = _mean(raw)
+    data = (m.get("parameters") or {}).get(c.get("data_parameter", "data"), "a stand-in")
+    if ours is None and not m.get("paper_data"):
+        return dict(verdict="needs the full run", ours=None, proxy=True,
+                    reason=f"not measured on the stand-in ({data}); only a run on the paper's data can test "
+                           f"the paper's {_num(float(c['value']), 4)}")
     if ours is None:
         return dict(verdict="not run", ours=None, reason=f"{c['notebook']} wrote no {c['metric']}")
     ours *= float(c.get("scale", 1))
-    data = (m.get("parameters") or {}).get(c.get("data_parameter", "data"), "a stand-in")
     if not m.get("paper_data"):
         return dict(verdict="needs the full run", ours=ours, proxy=True,
                     reason=f"ours {_num(ours, 4)} {c.get('unit', '')} is a proxy on {data}; "
@@ -425,17 +429,21 @@ def judge(claim: dict, metrics: dict | None) -> dict:
     return row
 
 
-def _metrics(notebook: str, profile: str, cache: dict):
+def _metrics(notebook: str, profile: str, cache: dict, root=None):
     if notebook not in cache:
         try:
-            cache[notebook] = load_metrics(notebook, profile)
+            cache[notebook] = load_metrics(notebook, profile, root)
         except FileNotFoundError:  # not run yet: its claims get "not run"
             cache[notebook] = None
     return cache[notebook]
 
 
-def scorecard(profile: str = "cpu", notebook: str | None = None, paper: str | None = None) -> pd.DataFrame:
-    """One row per claim (optionally only those of ``notebook`` or ``paper``):
+def scorecard(profile: str = "cpu", notebook: str | None = None, paper: str | None = None,
+              root=None) -> pd.DataFrame:
+    """One row per claim (optionally only those of ``notebook`` or ``paper``),
+    judged on ``results/<profile>/`` (``root``: another results folder; a run
+    folder such as ``cpu+epochs=10`` falls back to ``cpu`` for notebooks it
+    does not hold):
     id, paper, where, what, kind, paper_value, ours, unit, verdict, proxy,
     reason, effect, ci_low, ci_high, n_seeds, n_test, mde, gates, notebook,
     metric, command (how to test it at full scale)."""
@@ -444,7 +452,7 @@ def scorecard(profile: str = "cpu", notebook: str | None = None, paper: str | No
     for c in load()["claims"]:
         if (notebook and c["notebook"] != notebook) or (paper and c["paper"] != paper):
             continue
-        row = judge(c, _metrics(c["notebook"], profile, cache))
+        row = judge(c, _metrics(c["notebook"], profile, cache, root))
         out.append(dict(id=c["id"], paper=c["paper"], where=c["where"], what=c["what"], kind=c["kind"],
                         paper_value=c.get("value"), ours=row.pop("ours"), unit=c.get("unit", ""),
                         verdict=row.pop("verdict"), proxy=row.pop("proxy"), reason=row.pop("reason"),
@@ -469,8 +477,12 @@ def counts(card: pd.DataFrame) -> dict:
 
 def show(notebook: str, profile: str = "cpu"):
     """The scorecard rows of the claims ``notebook`` measures, as a table to
-    display at the end of the notebook (id, claim, paper, ours, verdict, reason)."""
-    card = scorecard(profile, notebook=notebook)
+    display at the end of the notebook (id, claim, paper, ours, verdict, reason).
+    Reads the metrics where the notebook just wrote them
+    (:func:`cnneff.paths.output_dir`)."""
+    from .paths import output_dir
+
+    card = scorecard(profile, notebook=notebook, root=output_dir(profile).parent)
 
     def fmt(v):
         if v is None or (isinstance(v, float) and not math.isfinite(v)):
@@ -482,4 +494,5 @@ def show(notebook: str, profile: str = "cpu"):
     table = pd.DataFrame(dict(claim=card["id"], what=card["what"], paper=card["paper_value"].map(fmt),
                               ours=card["ours"].map(fmt) + card["proxy"].map(lambda p: " (proxy)" if p else ""),
                               verdict=card["verdict"], reason=card["reason"]))
-    return table.style.hide(axis="index").set_properties(**{"text-align": "left", "white-space": "normal"})
+    return (table.style.hide(axis="index").set_uuid(f"scorecard-{notebook}")  # a fixed id: re-runs differ less
+            .set_properties(**{"text-align": "left", "white-space": "normal"}))

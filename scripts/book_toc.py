@@ -1,0 +1,42 @@
+"""Write a table of contents that builds the book from another results folder.
+
+    python scripts/book_toc.py results/cpu+epochs=10 > _build/_toc.run.yml
+    jupyter-book build . -W --toc _build/_toc.run.yml
+
+Every page of ``_toc.yml`` under ``results/cpu/`` is taken from the given
+folder where it holds that notebook (a ``cnneff run NAME -p KEY VALUE`` run
+folder holds the re-run notebook and its scorecard) and from ``results/cpu/``
+otherwise.  Prints the new table of contents; exits 2 with one line if the
+folder holds no executed notebook.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: book_toc.py RESULTS_FOLDER (e.g. results/cpu+epochs=10)", file=sys.stderr)
+        return 2
+    folder = Path(argv[0])
+    folder = folder if folder.is_absolute() else (Path.cwd() / folder)
+    if not folder.resolve().is_relative_to(ROOT) or not any(folder.glob("*.ipynb")):
+        print(f"book_toc.py: {argv[0]} holds no executed notebook inside this repository; "
+              "pass a folder that `cnneff run NAME -p KEY VALUE` wrote, e.g. results/cpu+epochs=10", file=sys.stderr)
+        return 2
+    rel = folder.resolve().relative_to(ROOT).as_posix()
+    lines = []
+    for line in (ROOT / "_toc.yml").read_text().splitlines():
+        key, sep, value = line.partition("file: results/cpu/")
+        if sep and (folder / f"{value.strip()}.ipynb").is_file():
+            line = f"{key}file: {rel}/{value.strip()}"
+        lines.append(line)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
