@@ -207,10 +207,71 @@ def is_up_to_date(name: str, profile: str = "cpu", overrides: dict | None = None
     return json.loads(stamp_file.read_text()) == _stamp(name, params, where)
 
 
-def _scrub(path: Path) -> None:
+def _assignments(source: str) -> list[tuple[str, str, str]]:
+    """(name, value as written, comment) of each ``name = value  # comment`` line."""
+    import ast
+
+    out = []
+    for line in source.splitlines():
+        code, _, comment = line.partition("  #")
+        try:
+            body = ast.parse(code.strip()).body
+        except SyntaxError:
+            body = []
+        node = body[0] if body else None
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            out.append((node.targets[0].id, code.split("=", 1)[1].strip(), comment.strip().lstrip("#").strip()))
+    return out
+
+
+def rerun_box(name: str, profile: str = "cpu", used: dict | None = None) -> list[str]:
+    """Markdown lines of the box every executed notebook page shows under its
+    parameters: each parameter with the value this run used (``used``, as
+    written in papermill's injected cell; else the default) and its meaning
+    (the comment of its line in the parameters cell), the ``cnneff run`` and
+    plain papermill commands, and a link to the clean source notebook."""
+    cell = next(c for c in json.loads(_source(name).read_text())["cells"]
+                if "parameters" in c.get("metadata", {}).get("tags", []))
+    used = used or {}
+    rows, names = [], []
+    for key, default, meaning in _assignments("".join(cell["source"])):
+        if key == "profile":
+            continue
+        value = used.get(key, default).replace("|", "\\|")
+        rows.append(f"| `{key}` | `{value}` | {meaning.replace('|', '/')} |")
+        names.append(key)
+    example = next((k for k in ("epochs", "scratch_epochs", "threads") if k in names), names[0] if names else "x")
+    return "\n".join([
+        "````{admonition} Re-run this page",
+        ":class: tip",
+        "",
+        f"This page is the notebook `notebooks/{name}.ipynb` executed with the `{base_profile(profile)}` profile"
+        + (f" and the changes of run folder `{profile}`" if profile != base_profile(profile) else "")
+        + ". The parameters it ran with:",
+        "",
+        "| parameter | value | meaning |",
+        "| --- | --- | --- |",
+        *rows,
+        "",
+        f"Re-run it with other values (results go to `results/{base_profile(profile)}+KEY=VALUE/`, "
+        "the book's results stay untouched):",
+        "",
+        "```bash",
+        f"cnneff run {name} -p {example} VALUE",
+        f"papermill notebooks/{name}.ipynb out.ipynb -p {example} VALUE   # metrics in ./cnneff-results/",
+        "```",
+        "",
+        f"{{download}}`Download the clean source notebook <../../notebooks/{name}.ipynb>`",
+        "````",
+    ]).splitlines(keepends=True)
+
+
+def _scrub(path: Path, name: str | None = None, profile: str = "cpu") -> None:
     """Remove what differs between two executions of the same notebook and
     what names this machine from an executed notebook: papermill's absolute
-    input/output paths, its start/end times and durations (notebook and cells)."""
+    input/output paths, its start/end times and durations (notebook and cells);
+    hide papermill's injected-parameters cell from the book and add the
+    re-run box (:func:`rerun_box`) under the parameters cell."""
     nb = json.loads(path.read_text())
     pm_meta = nb.get("metadata", {}).get("papermill", {})
     for key in ("start_time", "end_time", "duration", "exception"):
@@ -222,6 +283,15 @@ def _scrub(path: Path) -> None:
     for cell in nb.get("cells", []):
         cell.get("metadata", {}).pop("papermill", None)
         cell.get("metadata", {}).pop("execution", None)
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")  # the book shows the parameters once, in the re-run box
+    if name and not any("rerun-box" in c.get("metadata", {}).get("tags", []) for c in nb.get("cells", [])):
+        injected = next((c for c in nb["cells"] if "injected-parameters" in c.get("metadata", {}).get("tags", [])), None)
+        used = {k: v for k, v, _ in _assignments("".join(injected["source"]))} if injected else {}
+        at = next((i + 1 for i, c in enumerate(nb["cells"]) if "parameters" in c.get("metadata", {}).get("tags", [])), 1)
+        nb["cells"].insert(at, dict(cell_type="markdown", id=f"rerun-{name}"[:64], metadata={"tags": ["rerun-box"]},
+                                    source=rerun_box(name, profile, used)))
     from .results import atomic_write_text
 
     atomic_write_text(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
@@ -284,7 +354,7 @@ def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None,
             os.environ.pop("CNNEFF_RESULTS_DIR", None)
         else:
             os.environ["CNNEFF_RESULTS_DIR"] = saved_env
-    _scrub(tmp)
+    _scrub(tmp, name, folder_name)
     os.replace(tmp, final)
     failed.unlink(missing_ok=True)
     from .results import atomic_write_text
