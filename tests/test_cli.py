@@ -13,7 +13,7 @@ def run_cli(*args):
 
 
 def test_flops_json(capsys):
-    assert cli.main(["flops", "efficientnet_b0", "--json"]) == 0
+    assert cli.main(["macs", "efficientnet_b0", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out == {"model": "efficientnet_b0", "image_size": 224, "num_classes": 1000,
                    "params": 5288548, "macs": 385814752}

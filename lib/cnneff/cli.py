@@ -1,10 +1,10 @@
 """The ``cnneff`` command line.
 
-    cnneff flops MODEL [--image-size N] [--num-classes K] [--per-layer] [--json]
-    cnneff run NAME|all [--profile cpu|gpu] [-p KEY VALUE ...]
+    cnneff macs MODEL [--image-size N] [--num-classes K] [--per-layer] [--json]   (alias: flops)
+    cnneff run NAME|all [--profile smoke|cpu|gpu] [-p KEY VALUE ...] [--out DIR] [--cached]
     cnneff train --model NAME --data SOURCE[:PATH] [--image-size N] [--epochs E] [--subset K] [--json]
                  [--checkpoint-dir DIR [--restart]] [--skip-corrupt [--verbose]]
-    cnneff claims [--profile cpu|gpu] [--json]
+    cnneff claims [--profile smoke|cpu|gpu|RUN_FOLDER] [--json]
     cnneff models
 
 User errors (unknown model or notebook, bad image size, unknown parameter,
@@ -36,7 +36,7 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
 
 
-def cmd_flops(args) -> int:
+def cmd_macs(args) -> int:
     from .counting import check_image_size, count, per_layer
     from .models import build_model
 
@@ -277,13 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cnneff", description="CNN-efficiency reproducibility book helpers")
     sub = p.add_subparsers(dest="command", required=True)
 
-    f = sub.add_parser("flops", help="params and MACs of a model (MACs, not FLOPs: 1 MAC = 2 FLOPs)")
+    f = sub.add_parser("macs", aliases=["flops"],
+                       help="params and MACs of a model (the papers' 'FLOPs' are MACs: 1 MAC = 2 FLOPs)")
     f.add_argument("model", help="registry name (see `cnneff models`), or torchvision:NAME / timm:NAME")
     f.add_argument("--image-size", type=_int, default=None, help="input side in pixels (default: the model's native size)")
     f.add_argument("--num-classes", type=_int, default=1000, help="classifier outputs (default 1000)")
     f.add_argument("--per-layer", action="store_true", help="also list every layer's params and MACs")
     f.add_argument("--json", action="store_true", help="print one JSON object")
-    f.set_defaults(func=cmd_flops)
+    f.set_defaults(func=cmd_macs)
 
     r = sub.add_parser("run", help="execute a notebook with papermill into results/<profile>/")
     r.add_argument("name", help="notebook name (file stem under notebooks/) or 'all'")
