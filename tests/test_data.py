@@ -334,15 +334,3 @@ def test_load_dispatcher(folder, monkeypatch):
         data.load("mnist")
     with pytest.raises(ValueError, match="needs a path: folder:PATH"):
         data.load("folder")
-
-
-def test_to_float():
-    x = torch.tensor([0, 255], dtype=torch.uint8).view(1, 1, 1, 2)
-    y = data.to_float(x, channels=3)
-    assert y.shape == (1, 3, 1, 2) and y.dtype == torch.float32
-    mean, std = torch.tensor(data.IMAGENET_MEAN), torch.tensor(data.IMAGENET_STD)
-    assert torch.allclose(y[0, :, 0, 0], -mean / std) and torch.allclose(y[0, :, 0, 1], (1 - mean) / std)
-    lite = data.to_float(x[0], channels=3, mean=0.5, std=0.5)
-    assert lite.shape == (3, 1, 2) and lite.min() == -1 and lite.max() == 1
-    raw = data.to_float(torch.full((2, 3, 4, 4), 255, dtype=torch.uint8), channels=1, mean=None)
-    assert raw.shape == (2, 1, 4, 4) and torch.allclose(raw, torch.ones(1))

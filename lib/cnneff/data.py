@@ -59,7 +59,7 @@ from .paths import ROOT
 __all__ = [
     "Splits", "ImageSet", "FolderImages", "DataError",
     "fashion_mnist", "elpv", "image_folder", "deepweeds", "cifar10", "cifar100", "load",
-    "to_float", "robustness_set", "resize_square", "cache_dir", "SOURCES",
+    "robustness_set", "resize_square", "cache_dir", "SOURCES",
     "IMAGENET_MEAN", "IMAGENET_STD", "IMAGE_EXTENSIONS", "STREAM_THRESHOLD",
 ]
 
@@ -875,39 +875,7 @@ def load(spec: str, **kw) -> Splits:
     return fn(*args, **{**fixed, **kw})
 
 
-# --------------------------------------------------------------------------- helpers for the engine
-
-
-def to_float(x: torch.Tensor, channels: int = 3, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
-    """uint8 images ([N, C, H, W] or [C, H, W], any device) -> float32 in
-    ``(x / 255 - mean) / std``, with 1 channel repeated to 3 when
-    ``channels=3`` (or RGB reduced to luminance when ``channels=1``).
-    ``mean=None`` skips normalisation (values in [0, 1]); a 3-value mean/std
-    with ``channels=1`` is averaged.  EfficientNet-Lite0 wants mean=std=0.5."""
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, got {channels!r}")
-    y = x.float().div_(255)
-    cdim = y.dim() - 3
-    c = y.shape[cdim]
-    if c == 1 and channels == 3:
-        y = y.expand(*y.shape[:cdim], 3, *y.shape[cdim + 1:])
-    elif c == 3 and channels == 1:
-        w = torch.tensor([0.299, 0.587, 0.114], device=y.device).view(3, 1, 1)
-        y = (y * w).sum(cdim, keepdim=True)
-    elif c != channels:
-        raise ValueError(f"cannot turn {c}-channel images into {channels}")
-    if mean is None:
-        return y.contiguous()
-
-    def vec(v):
-        t = torch.as_tensor(v, dtype=torch.float32, device=y.device).flatten()
-        if len(t) == 3 and channels == 1:
-            t = t.mean(0, keepdim=True)
-        return t.view(-1, 1, 1)
-
-    return (y - vec(mean)) / vec(std)
-
-
+# --------------------------------------------------------------------------- the robustness set
 ROBUSTNESS_TRANSFORMS = ("hflip", "rotate", "noise")
 
 

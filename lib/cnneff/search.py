@@ -58,7 +58,7 @@ from .results import atomic_write_text
 __all__ = [
     "RANGE", "PAPER_SCALE", "MAC_BOUNDS", "TINY_CS", "image_side", "twist_costs", "b0_macs", "sample_random",
     "sample_around", "solve_multiplier", "tuned_width", "inverse_giant_at", "shrink_variants", "DEFAULT_TRAIN",
-    "zero_init_residual", "train_twist", "start_ray", "run_sweep", "load_results", "sweep_fingerprint",
+    "zero_init_residual", "train_twist", "start_ray", "run_sweep", "sweep_fingerprint",
     "nondominated_sort", "pareto_front", "crowding_distance", "select_top", "spearman_table", "TinyFormula",
     "fit_tiny_formula", "derive_tinynets",
 ]
@@ -587,12 +587,6 @@ def run_sweep(specs: pd.DataFrame | Sequence[dict], out_dir: str | os.PathLike, 
     df = pd.DataFrame([done[s["id"]] for s in rows])
     df["trained_now"] = [s["id"] in fresh for s in rows]
     return df
-
-
-def load_results(out_dir: str | os.PathLike) -> pd.DataFrame:
-    """Every result file of a sweep folder as a DataFrame (sorted by id)."""
-    recs = [json.loads(p.read_text()) for p in sorted(Path(out_dir).glob("*.json"))]
-    return pd.DataFrame(recs)
 
 
 # --------------------------------------------------------------------------
