@@ -13,6 +13,13 @@ triggers) are not the page's and are ignored.  For every page it then
   look at),
 * dumps the DOM after the scripts ran and fails if a page with math still shows
   raw TeX or has no ``<mjx-container>`` (MathJax did not typeset it),
+* fails on raw TeX anywhere in a page's prose (an unrendered ``$...$`` or a
+  ``\\in``, ``\\frac``, ``\\sqrt``... outside code), on a machine path
+  (``/tmp/...``, ``/work/...``, a home folder) anywhere on a page, outputs
+  included, on a number in scientific notation in the scorecard, and, on the
+  chapters written by hand (``book/*.md``), on a paragraph that ends without a
+  full stop or a table cell or list item that stops on a word like "that is"
+  (a sentence cut short),
 
 and at the end fails on any request that left the machine and on any local
 resource the server did not have (HTTP status >= 400).
@@ -120,6 +127,99 @@ class _VisibleText(HTMLParser):
             self.chunks.append(data)
 
 
+class _AllText(HTMLParser):
+    """Every text node outside <script>/<style>, code and outputs included."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.depth, self.chunks = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.depth += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style") and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if not self.depth:
+            self.chunks.append(data)
+
+
+class _Blocks(HTMLParser):
+    """Text of every <p>, <li> and <td> inside the page's <main> (prose blocks), in order."""
+
+    BLOCKS = ("p", "li", "td", "th")
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.blocks, self.skip, self.in_main = [], [], 0, 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "main" or ("id", "main-content") in attrs:
+            self.in_main += 1
+        if tag in ("script", "style", "pre", "code", "mjx-container"):
+            self.skip += 1
+        if tag in self.BLOCKS:
+            self.stack.append([tag, ""])
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "pre", "code", "mjx-container") and self.skip:
+            self.skip -= 1
+        if tag in self.BLOCKS and self.stack:
+            kind, text = self.stack.pop()
+            if self.in_main:
+                self.blocks.append((kind, " ".join(text.split())))
+
+    def handle_data(self, data):
+        if self.stack and not self.skip:
+            self.stack[-1][1] += data
+
+
+RAW_TEX = re.compile(r"\\(?:in|frac|sqrt|times|phi|alpha|beta|gamma|lfloor|rfloor|cdot|sum|le|ge|approx)\b"
+                     r"|(?<![\w$])\$[^\s$][^$\n]{0,200}?\$(?![\w$])")
+MACHINE_PATH = re.compile(r"(?<![\w.])(/tmp/|/var/folders/|/work/|/home/[a-z_][\w-]*/|/root/|[A-Z]:\\Users\\)")
+SCIENTIFIC = re.compile(r"\b\d(?:\.\d+)?e[+-]\d{2}\b")
+CUT_WORDS = ("that is", "the", "a", "an", "and", "or", "of", "to", "is", "are", "that", "with", "which", "for",
+             "by", "as", "from")
+
+
+def text_problems(page: str, dom: str, chapter: bool = False) -> list[str]:
+    """What is wrong with a page's text: raw TeX in prose, machine paths
+    anywhere, scientific notation on the scorecard and, for ``chapter`` pages
+    (written by hand), sentences cut short.  Returns a list of short messages."""
+    out = []
+    prose = _VisibleText()
+    prose.feed(dom)
+    text = " ".join(prose.chunks)
+    m = RAW_TEX.search(text)
+    if m:
+        out.append(f"raw TeX in the text: ...{text[max(0, m.start() - 30): m.end() + 30].strip()}...")
+    everything = _AllText()
+    everything.feed(dom)
+    full = " ".join(everything.chunks)
+    m = MACHINE_PATH.search(full)
+    if m:
+        out.append(f"a machine path on the page: ...{full[max(0, m.start() - 30): m.end() + 40].strip()}...")
+    if "scorecard" in page:
+        m = SCIENTIFIC.search(full)
+        if m:
+            out.append(f"scientific notation on the scorecard: ...{full[max(0, m.start() - 30): m.end() + 10]}...")
+    if chapter:
+        blocks = _Blocks()
+        blocks.feed(dom)
+        for kind, block in blocks.blocks:
+            words = block.lower().rstrip(" *").split()
+            if not words:
+                continue
+            if kind == "p" and len(words) > 3 and not re.search(r"[.:!?)\]\u201d\"']$", block.rstrip(" *")):
+                out.append(f"a paragraph ends without a full stop: ...{block[-60:]}")
+            elif len(words) > 3 and (" ".join(words[-2:]) in CUT_WORDS or words[-1] in CUT_WORDS):
+                out.append(f"a sentence cut short ({kind}): ...{block[-60:]}")
+    return out
+
+
 def math_problem(src: str, dom: str) -> str | None:
     """None if the page's math is typeset (or it has none), else what is wrong."""
     has_math = bool(re.search(r'class="[^"]*\bmath\b', src)) or "\\(" in src or "$$" in src
@@ -190,6 +290,7 @@ def main(argv=None) -> int:
             bad = math_problem((html / page).read_text(encoding="utf-8"), dom)
             if bad:
                 problems.append(bad)
+            problems += text_problems(page, dom, chapter=page.startswith("book/"))
             # A browser asks for /favicon.ico on its own; that is missing only if a page links it.
             missing = sorted({p for p, code in site_log[first[0]:] if code >= 400
                               and not (p == "/favicon.ico" and "favicon.ico" not in dom)})
