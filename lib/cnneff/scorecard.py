@@ -79,8 +79,8 @@ from . import stats
 from .claims import claim_metrics, load, paper_table
 from .results import load_metrics
 
-__all__ = ["VERDICTS", "KINDS", "TRAINED_KINDS", "PAPER_CHECKS", "scorecard", "counts", "judge",
-           "full_run_command", "rows", "show", "claim_metrics"]
+__all__ = ["VERDICTS", "VERDICT_COLOURS", "KINDS", "TRAINED_KINDS", "PAPER_CHECKS", "scorecard", "counts", "judge",
+           "full_run_command", "rows", "show", "to_html", "human", "claim_metrics"]
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive", "invalid at this scale",
             "needs the full run", "paper inconsistent", "not run")
@@ -475,24 +475,87 @@ def counts(card: pd.DataFrame) -> dict:
     return {v: int(vc.get(v, 0)) for v in VERDICTS}
 
 
+VERDICT_COLOURS = {  # background of the verdict cell: green for, red against, amber undecided, grey not tested
+    "reproduced": "#d4edda", "partly": "#fff3cd", "not reproduced": "#f8d7da", "inconclusive": "#ffe8cc",
+    "invalid at this scale": "#e2d9f3", "needs the full run": "#e2e3e5", "paper inconsistent": "#f5c6cb",
+    "not run": "#ffffff",
+}
+
+
+def human(v, other=None, unit: str = "") -> str:
+    """``v`` for people: integers with thousands separators, large numbers in
+    M or G with enough significant digits to tell ``v`` from ``other`` (the
+    value it is compared with), no scientific notation, a dash for nothing.
+    Returns a string."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "\u2013"
+    if isinstance(v, bool) or isinstance(v, str):
+        return str(v)
+    x = float(v)
+    if "%" in unit or "points" in unit or "accuracy" in unit or abs(x) < 1000:
+        for digits in range(3, 8):
+            text = f"{x:.{digits}g}"
+            if other is None or not isinstance(other, (int, float)) or text != f"{float(other):.{digits}g}" \
+                    or float(other) == x:
+                break
+        return text if "e" not in text else f"{x:,.6f}".rstrip("0").rstrip(".")
+    if float(x).is_integer() and abs(x) < 1e13:  # counts: every digit, so an exact comparison shows
+        return f"{int(x):,}"
+    scale, suffix = (1e9, " G") if abs(x) >= 1e9 else (1e6, " M") if abs(x) >= 1e6 else (1e3, " k")
+    for digits in range(1, 7):
+        text = f"{x / scale:,.{digits}f}{suffix}"
+        if other is None or not isinstance(other, (int, float)) or float(other) == x \
+                or text != f"{float(other) / scale:,.{digits}f}{suffix}":
+            return text
+    return f"{int(x):,}"
+
+
+def to_html(card: pd.DataFrame, columns=("id", "what", "paper_value", "ours", "verdict", "reason")) -> str:
+    """The scorecard rows as an HTML table for people: full claim text
+    (wrapped), numbers by :func:`human`, ours marked "(proxy)" where it was
+    measured on a stand-in, one colour per verdict, and each claim id an
+    anchor (``#claim-<id>``) that the chapters link to.  Returns the HTML."""
+    import html
+
+    heads = {"id": "claim", "what": "what the paper says", "paper_value": "paper", "ours": "ours",
+             "verdict": "verdict", "reason": "why", "command": "full run"}
+    out = ['<table class="cnneff-scorecard" style="width:100%;table-layout:auto;border-collapse:collapse">',
+           "<thead><tr>" + "".join(f'<th style="text-align:left">{heads.get(c, c)}</th>' for c in columns)
+           + "</tr></thead><tbody>"]
+    for _, r in card.iterrows():
+        cells = []
+        for c in columns:
+            if c == "id":
+                cell = f'<a id="claim-{html.escape(r["id"])}"></a><code>{html.escape(r["id"])}</code>'
+            elif c in ("paper_value", "ours"):
+                other = r["ours"] if c == "paper_value" else r["paper_value"]
+                cell = html.escape(human(r[c], other, str(r.get("unit") or "")))
+                if c == "ours" and r.get("proxy") and r[c] is not None:
+                    cell += " <em>(proxy)</em>"
+                unit = str(r.get("unit") or "")
+                if unit and r[c] is not None and not isinstance(r[c], str):
+                    cell += f' <span style="color:#666">{html.escape(unit)}</span>'
+            elif c == "verdict":
+                colour = VERDICT_COLOURS.get(r["verdict"], "#fff")
+                cell = f'<span style="background:{colour};padding:1px 6px;border-radius:3px;white-space:nowrap">' \
+                       f'{html.escape(r["verdict"])}</span>'
+            elif c == "command":
+                cell = f"<code style='white-space:pre-wrap;word-break:break-all'>{html.escape(str(r[c]))}</code>"
+            else:
+                cell = html.escape(str(r[c]))
+            cells.append(f'<td style="text-align:left;vertical-align:top;white-space:normal">{cell}</td>')
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
 def show(notebook: str, profile: str = "cpu"):
     """The scorecard rows of the claims ``notebook`` measures, as a table to
-    display at the end of the notebook (id, claim, paper, ours, verdict, reason).
+    display at the end of the notebook (claim, what, paper, ours, verdict, why).
     Reads the metrics where the notebook just wrote them
-    (:func:`cnneff.paths.output_dir`)."""
+    (:func:`cnneff.paths.output_dir`).  Returns an IPython HTML object."""
+    from IPython.display import HTML
+
     from .paths import output_dir
 
-    card = scorecard(profile, notebook=notebook, root=output_dir(profile).parent)
-
-    def fmt(v):
-        if v is None or (isinstance(v, float) and not math.isfinite(v)):
-            return "-"
-        if isinstance(v, bool) or isinstance(v, str):
-            return str(v)
-        return _num(v, 4)
-
-    table = pd.DataFrame(dict(claim=card["id"], what=card["what"], paper=card["paper_value"].map(fmt),
-                              ours=card["ours"].map(fmt) + card["proxy"].map(lambda p: " (proxy)" if p else ""),
-                              verdict=card["verdict"], reason=card["reason"]))
-    return (table.style.hide(axis="index").set_uuid(f"scorecard-{notebook}")  # a fixed id: re-runs differ less
-            .set_properties(**{"text-align": "left", "white-space": "normal"}))
+    return HTML(to_html(scorecard(profile, notebook=notebook, root=output_dir(profile).parent)))
