@@ -80,7 +80,7 @@ from .claims import claim_metrics, load, paper_table
 from .results import load_metrics
 
 __all__ = ["VERDICTS", "VERDICT_COLOURS", "KINDS", "TRAINED_KINDS", "PAPER_CHECKS", "scorecard", "counts", "judge",
-           "full_run_command", "rows", "show", "to_html", "human", "claim_metrics"]
+           "full_run_command", "rows", "show", "to_html", "human", "summary_html", "forest_plot", "claim_metrics"]
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive", "invalid at this scale",
             "needs the full run", "paper inconsistent", "not run")
@@ -547,6 +547,51 @@ def to_html(card: pd.DataFrame, columns=("id", "what", "paper_value", "ours", "v
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
+
+
+def summary_html(card: pd.DataFrame, paper: str | None = None) -> str:
+    """One line of coloured counts per verdict (of ``paper``'s claims, or all),
+    for the top of a chapter or of the landing page.  Returns HTML."""
+    sub = card if paper is None else card[card["paper"] == paper]
+    n = counts(sub)
+    chips = [f'<span style="background:{VERDICT_COLOURS[v]};padding:2px 8px;margin:2px;border-radius:3px;'
+             f'border:1px solid #ccc;display:inline-block">{k} {v}</span>' for v, k in n.items() if k]
+    return f"<p><strong>{len(sub)} claims:</strong> " + " ".join(chips) + "</p>"
+
+
+def forest_plot(card: pd.DataFrame, paper: str):
+    """Forest plot of ``paper``'s trained comparisons (kinds superiority and
+    non_inferiority, in their effect units): our effect with its 95 %
+    interval (a dot alone where one seed gives no interval), the paper's
+    effect as a cross, zero as a line.  Returns a matplotlib Figure, or None
+    when the paper has no such claim."""
+    import matplotlib.pyplot as plt
+
+    rows = card[(card["paper"] == paper) & card["kind"].isin(["superiority", "non_inferiority"])
+                & card["effect"].notna()]
+    if rows.empty:
+        return None
+    spec = {c["id"]: c for c in load()["claims"]}
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.2))
+    for y, (_, r) in enumerate(rows.iloc[::-1].iterrows()):
+        colour = {"reproduced": "tab:green", "not reproduced": "tab:red"}.get(r["verdict"], "tab:gray")
+        if r["ci_low"] is not None and r["ci_high"] is not None and not pd.isna(r["ci_low"]):
+            ax.plot([r["ci_low"], r["ci_high"]], [y, y], color=colour, lw=2)
+        ax.plot([r["effect"]], [y], "o", color=colour)
+        paper_effect = spec[r["id"]].get("paper_effect")
+        if paper_effect is not None:
+            ax.plot([paper_effect], [y], "x", color="black", ms=8)
+        if r["kind"] == "non_inferiority":
+            ax.plot([-float(spec[r["id"]]["margin"])] * 2, [y - 0.3, y + 0.3], color="tab:orange", lw=1.5)
+    ax.axvline(0, color="0.5", lw=1)
+    ax.set_yticks(range(len(rows)), [f"{i}\n({v})" for i, v in zip(rows["id"][::-1], rows["verdict"][::-1])],
+                  fontsize=8)
+    units = sorted({spec[i].get("effect_unit", "points") for i in rows["id"]})
+    ax.set(xlabel=f"effect ({', '.join(units)}): ours with its 95 % interval; x the paper's; orange: margin",
+           title=f"Paper {paper}: trained comparisons")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
 
 
 def show(notebook: str, profile: str = "cpu"):
