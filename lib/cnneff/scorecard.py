@@ -128,11 +128,18 @@ PAPER_CHECKS: dict[str, Callable[[dict], tuple[float, float, str]]] = {
 # Formatting helpers for the one-line reasons
 # ----------------------------------------------------------------------------
 def _num(x, digits: int = 3) -> str:
+    """``x`` in a reason: ``digits`` significant digits, thousands separators
+    from 1,000 on, never scientific notation; a dash for nothing."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "-"
-    if isinstance(x, (int,)) or (isinstance(x, float) and x.is_integer() and abs(x) >= 1000):
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) >= 1000):
         return f"{int(x):,}"
-    return f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:,.0f}"
+    if abs(x) >= 10 ** digits:
+        return f"{x:,.0f}"
+    if x != 0 and abs(x) < 1e-3:
+        return f"{x:.6f}".rstrip("0")
+    text = f"{x:.{digits}g}"
+    return text if "e" not in text else f"{x:,.{max(0, digits - 1)}f}"
 
 
 def _ci(iv: stats.Interval, digits: int = 3) -> str:
