@@ -203,6 +203,23 @@ def test_paper_inconsistent_kind():
             assert claims.paper_table(c["table"]).set_index("model").loc[c["row"], c["column"]] == c["value"], c["id"]
 
 
+
+def test_paper_004_checks():
+    """Eq. 5's widths against the released ones, numbers printed twice, stated differences."""
+    by_id = {c["id"]: c for c in CLAIMS}
+    rwd = claims.paper_table("tinynet_rwd").set_index("name")
+    for k in "abcde":  # the stated width is the table's: typed twice, they must agree
+        c = by_id[f"004-eq5-width-{k}"]
+        assert c["value"] == rwd.loc[c["row"], "w"], c["id"]
+    for k, eq5 in (("c", 0.657), ("e", 0.666)):  # the issue's numbers: C 0.657 vs 0.54, E 0.666 vs 0.51
+        row = judge(by_id[f"004-eq5-width-{k}"], None)
+        assert row["verdict"] == "paper inconsistent" and round(row["ours"], 3) == eq5
+    assert V(by_id["004-eq5-width-a"], None) == "reproduced"  # 1.007 against 1.0
+    assert V(by_id["004-t1-vs-t3-tinynet-c-flops"], None) == "paper inconsistent"  # 97M against 100M
+    assert V(by_id["004-t1-vs-t3-tinynet-b-flops"], None) == "reproduced"  # 201M against 202M: rounding
+    gain = by_id["004-abstract-gain-from-table3"]
+    assert judge(gain, None)["ours"] == pytest.approx(1.9) and V(dict(gain, value=2.9), None) == "paper inconsistent"
+
 def test_gates_make_verdicts_invalid_or_needing_the_full_run():
     c = _claim(kind="superiority", pairs=[["a", "b"]], gates=["baseline_above_majority"])
     good = {"a": [0.9, 0.91, 0.92], "b": [0.8, 0.8, 0.81], "n_test": 500}

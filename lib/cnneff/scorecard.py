@@ -118,9 +118,43 @@ def _compound_constraint(claim: dict) -> tuple[float, float, str]:
     return float(claim["value"]), product, f"{c['alpha']:g} x {c['beta']:g}^2 x {c['gamma']:g}^2"
 
 
+def _eq5_width(claim: dict) -> tuple[float, float, str]:
+    """Paper 004's Eq. 5, w = sqrt(c / (r^2 d)): the published width of one
+    TinyNet (the claim's value) against the width Eq. 5 gives from the same
+    model's own r, d and cost fraction c (table ``claim["table"]``, row whose
+    ``name`` is ``claim["row"]``)."""
+    t = paper_table(claim["table"]).set_index("name")
+    row = t.loc[claim["row"]]
+    w = math.sqrt(float(row["c"]) / (float(row["r"]) ** 2 * float(row["d"])))
+    return float(claim["value"]), w, f"sqrt({row['c']:g} / ({row['r']:g}^2 x {row['d']:g}))"
+
+
+def _printed_twice(claim: dict) -> tuple[float, float, str]:
+    """One number the paper prints in two places: the claim's value (where the
+    claim says) against the cell of table ``claim["table"]`` in the row whose
+    ``claim["key"]`` column equals ``claim["row"]``, column ``claim["column"]``."""
+    t = paper_table(claim["table"])
+    cell = t.loc[t[claim["key"]] == claim["row"], claim["column"]]
+    if len(cell) != 1:
+        raise KeyError(f"claim {claim['id']}: {len(cell)} rows of {claim['table']} have {claim['key']} = {claim['row']!r}")
+    return float(claim["value"]), float(cell.iloc[0]), f"{claim['table']}, {claim['row']}, {claim['column']}"
+
+
+def _stated_difference(claim: dict) -> tuple[float, float, str]:
+    """A difference the paper states in words ("1.9 % higher"): the claim's
+    value against ``row_a - row_b`` of column ``claim["column"]`` of table
+    ``claim["table"]`` (rows matched on column ``claim["key"]``)."""
+    t = paper_table(claim["table"]).set_index(claim["key"])
+    a, b = float(t.loc[claim["row_a"], claim["column"]]), float(t.loc[claim["row_b"], claim["column"]])
+    return float(claim["value"]), a - b, f"{claim['row_a']} {a:g} - {claim['row_b']} {b:g}"
+
+
 PAPER_CHECKS: dict[str, Callable[[dict], tuple[float, float, str]]] = {
     "marginal_rate": _marginal_rate,
     "compound_constraint": _compound_constraint,
+    "eq5_width": _eq5_width,
+    "printed_twice": _printed_twice,
+    "stated_difference": _stated_difference,
 }
 
 
