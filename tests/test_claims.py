@@ -199,8 +199,24 @@ def test_paper_inconsistent_kind():
     rate30 = next(c for c in CLAIMS if c["id"] == "000-prune30-marginal-rate")
     assert V(rate30, None) == "reproduced"
     for c in CLAIMS:  # the stated value is typed twice only where the table holds it too: they must agree
-        if c.get("check") == "marginal_rate":
+        if c.get("check") in ("marginal_rate", "marginal_rate_minutes"):
             assert claims.paper_table(c["table"]).set_index("model").loc[c["row"], c["column"]] == c["value"], c["id"]
+        if c.get("check") == "base_phi":
+            assert claims.paper_table(c["table"]).iloc[0]["phi_b0"] == c["value"], c["id"]
+        if c.get("check") == "table_total":
+            t = claims.paper_table(c["table"])
+            assert t.set_index(t.columns[0]).loc["Total", c["column"]] == c["value"], c["id"]
+
+
+def test_paper_checks_recompute_the_papers_known_slips():
+    """Issue 18: the slips found by reading the papers table by table."""
+    by_id = {c["id"]: c for c in CLAIMS}
+    for cid in ("000-sparse-time-change", "000-lowres-accuracy-drop", "001-table4-linear-macs", "002-phi-b0"):
+        assert V(by_id[cid], None) == "paper inconsistent", cid
+    for cid in ("000-prune50-time-change", "000-sparse-time-marginal-rate", "001-table4-total-macs-sum",
+                "003-table10-train-change"):
+        assert V(by_id[cid], None) == "reproduced", cid
+    assert judge(by_id["001-table4-linear-macs"], None)["ours"] == 128000  # once after pooling, not at 49 positions
 
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from cnneff.counting import check_image_size, count, count_macs, count_params, per_layer
+from cnneff.counting import check_image_size, count, count_macs, count_params, per_layer, separable_costs
 
 
 def test_conv_macs_match_the_formula():
@@ -64,3 +64,13 @@ def test_counting_does_not_change_the_model():
 def test_bad_image_sizes(bad):
     with pytest.raises(ValueError, match="image size"):
         check_image_size(bad)
+
+
+def test_separable_costs_follow_the_formula():
+    """Paper 002's section 3.2: standard k^2 C C' HW against k^2 C HW + C C' HW."""
+    net = nn.Sequential(nn.Conv2d(3, 8, 1), nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.ReLU(), nn.Conv2d(8, 16, 1))
+    standard, separable = separable_costs(net, 32)
+    hw = 32 * 32
+    assert standard == 9 * 8 * 16 * hw and separable == 9 * 8 * hw + 8 * 16 * hw
+    assert standard / separable == pytest.approx(9 * 16 / (9 + 16))
+    assert separable_costs(nn.Conv2d(3, 8, 3), 32) == (0, 0)  # no depthwise convolution, nothing to compare

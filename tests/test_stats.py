@@ -36,6 +36,8 @@ def test_ratio_interval_is_geometric_and_positive():
     assert iv.mean == pytest.approx((2.0 * 2.2 * 1.8) ** (1 / 3))
     assert 0 < iv.low < iv.mean < iv.high
     assert stats.ratio_interval([3.0]).mean == pytest.approx(3.0)
+    unpaired = stats.ratio_interval([2.0, 2.1, 1.9, 2.0], [1.0, 1.1])  # 4 epochs against 2: not paired
+    assert "unpaired" in unpaired.method and unpaired.mean == pytest.approx(2.0 / 1.0488, rel=1e-3)
     with pytest.raises(ValueError, match="positive"):
         stats.ratio_interval([1.0, -1.0])
 

@@ -28,7 +28,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .measure import weight_dtype
 
-__all__ = ["Counts", "count", "count_params", "count_macs", "per_layer", "check_image_size"]
+__all__ = ["Counts", "count", "count_params", "count_macs", "per_layer", "check_image_size", "separable_costs"]
 
 
 @dataclass(frozen=True)
@@ -142,3 +142,36 @@ def per_layer(model: nn.Module, image_size: int, in_chans: int = 3, leaves_only:
     if rest:
         df.loc[len(df)] = dict(layer="(outside modules)", type="", params=0, macs=rest, out_channels=0)
     return df
+
+
+def separable_costs(model: nn.Module, image_size: int, in_chans: int = 3) -> tuple[int, int]:
+    """``(standard, separable)`` MACs of ``model``'s depthwise-separable pairs
+    at ``image_size``: every depthwise k x k convolution on C channels and the
+    1 x 1 convolution to C' channels that follows it at the same side
+    (squeeze-excite convolutions, which run at 1 x 1, are skipped).
+    ``separable`` sums the pairs' own MACs, k^2 C HW + C C' HW; ``standard``
+    what one k x k convolution from C to C' channels would cost instead,
+    k^2 C C' HW (paper 002's section 3.2, after the MobileNetV2 paper)."""
+    convs: list[tuple[nn.Conv2d, int]] = []
+    hooks = [m.register_forward_hook(lambda mod, i, o: convs.append((mod, o.shape[-2] * o.shape[-1])))
+             for m in model.modules() if isinstance(m, nn.Conv2d)]
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, in_chans, check_image_size(image_size), check_image_size(image_size)))
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    standard = separable = 0
+    for i, (dw, hw) in enumerate(convs):
+        if dw.groups == 1 or dw.groups != dw.in_channels:
+            continue
+        pw = next((m for m, hw2 in convs[i + 1:] if m.kernel_size == (1, 1) and m.groups == 1
+                   and m.in_channels == dw.out_channels and hw2 == hw), None)
+        if pw is None:
+            continue
+        k2 = dw.kernel_size[0] * dw.kernel_size[1]
+        standard += k2 * dw.in_channels * pw.out_channels * hw
+        separable += k2 * dw.in_channels * hw + dw.in_channels * pw.out_channels * hw
+    return standard, separable

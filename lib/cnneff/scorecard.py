@@ -147,14 +147,90 @@ def _stated_difference(claim: dict) -> tuple[float, float, str]:
     t = paper_table(claim["table"]).set_index(claim["key"])
     a, b = float(t.loc[claim["row_a"], claim["column"]]), float(t.loc[claim["row_b"], claim["column"]])
     return float(claim["value"]), a - b, f"{claim['row_a']} {a:g} - {claim['row_b']} {b:g}"
+def _marginal_rate_minutes(claim: dict) -> tuple[float, float, str]:
+    """Paper 000's training time-precision marginal transformation rate of one
+    Table 1 row (the claim's value, as the text prints it) against its
+    recomputation from the table's times: (baseline minutes - row minutes) /
+    (baseline precision - row precision), in minutes per precision point."""
+    t = paper_table(claim["table"]).set_index("model")
+    base, row = t.iloc[0], t.loc[claim["row"]]
+    recomputed = (base["train_minutes"] - row["train_minutes"]) / (base["precision"] - row["precision"])
+    return float(claim["value"]), float(recomputed), (
+        f"({base['train_minutes']:g} - {row['train_minutes']:g}) min / "
+        f"({base['precision']:g} - {row['precision']:g}) points")
+
+
+def _row_and_base(claim: dict):
+    """Row ``claim['row']`` and the base row (``claim['base_row']``, else the
+    first) of paper table ``claim['table']``, indexed by its first column."""
+    t = paper_table(claim["table"])
+    t = t.set_index(t.columns[0])
+    base = t.loc[claim["base_row"]] if claim.get("base_row") else t.iloc[0]
+    return t.loc[claim["row"]], base
+
+
+def _percent_change(claim: dict) -> tuple[float, float, str]:
+    """A percent change the paper prints beside a table cell (e.g. a training
+    time's "(-47.57 %)") against the one recomputed from the table's own cells:
+    100 x (row / base - 1) in column ``claim['column']``."""
+    row, base = _row_and_base(claim)
+    col = claim["column"]
+    recomputed = 100 * (float(row[col]) / float(base[col]) - 1)
+    return float(claim["value"]), recomputed, f"100 x ({row[col]:g} / {base[col]:g} - 1) %"
+
+
+def _difference(claim: dict) -> tuple[float, float, str]:
+    """A drop the paper states in the text (e.g. "the accuracy decreases by
+    0.5 %") against the one recomputed from its table: base - row in column
+    ``claim['column']``."""
+    row, base = _row_and_base(claim)
+    col = claim["column"]
+    return float(claim["value"]), float(base[col]) - float(row[col]), f"{base[col]:g} - {row[col]:g} points"
+
+
+def _linear_after_pooling(claim: dict) -> tuple[float, float, str]:
+    """Paper 001's Linear row of Table 4 against the MACs of a linear layer run
+    once on the globally pooled features (Table 1: "Global Avg Pool, Linear"):
+    in_channels x classes.  The stated 6,272,000 is that times the 7 x 7
+    positions of the feature map before pooling."""
+    h = paper_table(claim["table"]).iloc[0]
+    recomputed = float(h["in_channels"] * h["classes"])
+    return float(claim["value"]), recomputed, (
+        f"{h['in_channels']:g} x {h['classes']:g} (pooled first; x {h['height'] * h['width']:g} positions "
+        f"= {h['in_channels'] * h['classes'] * h['height'] * h['width']:,.0f})")
+
+
+def _table_total(claim: dict) -> tuple[float, float, str]:
+    """A table's printed total against the sum of its rows in column
+    ``claim['column']`` (rows other than the one whose first column is
+    ``Total``)."""
+    t = paper_table(claim["table"])
+    rows = t[t[t.columns[0]] != "Total"]
+    recomputed = float(rows[claim["column"]].sum())
+    return float(claim["value"]), recomputed, f"the sum of its {len(rows)} rows"
+
+
+def _base_phi(claim: dict) -> tuple[float, float, str]:
+    """Paper 002's compound coefficient of the base network B0: stated
+    (``phi_b0``) against the phi that gives the base network's own depth
+    multiplier, d = alpha^phi = 1, i.e. phi = log(1) / log(alpha) = 0."""
+    c = paper_table(claim["table"]).iloc[0]
+    recomputed = math.log(1.0) / math.log(float(c["alpha"]))
+    return float(claim["value"]), recomputed, f"alpha^phi = 1 (B0 is the unscaled base) with alpha {c['alpha']:g}"
 
 
 PAPER_CHECKS: dict[str, Callable[[dict], tuple[float, float, str]]] = {
     "marginal_rate": _marginal_rate,
+    "marginal_rate_minutes": _marginal_rate_minutes,
     "compound_constraint": _compound_constraint,
     "eq5_width": _eq5_width,
     "printed_twice": _printed_twice,
     "stated_difference": _stated_difference,
+    "percent_change": _percent_change,
+    "difference": _difference,
+    "linear_after_pooling": _linear_after_pooling,
+    "table_total": _table_total,
+    "base_phi": _base_phi,
 }
 
 
@@ -452,7 +528,12 @@ def judge(claim: dict, metrics: dict | None) -> dict:
         return row
     if kind in ("superiority", "non_inferiority", "value") and not metrics.get("paper_data"):
         row["proxy"] = True  # a trained comparison on a stand-in data set
-    row.update(_RULES[kind](claim, metrics))
+    try:
+        row.update(_RULES[kind](claim, metrics))
+    except (ValueError, TypeError, KeyError) as e:  # measurements the rule cannot use: say so, judge nothing
+        row.update(verdict="not run", ours=None,
+                   reason=f"the measurements of {claim['notebook']} cannot be judged ({e}); re-run it")
+        return row
     specs = load().get("gates", {})
     row["gates"] = [_gate(g, specs[g], metrics) for g in claim.get("gates") or []]
     if row["verdict"] in ("not run", "needs the full run"):

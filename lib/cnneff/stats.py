@@ -155,7 +155,7 @@ def ratio_interval(numerator, denominator=None, confidence: float = CONFIDENCE) 
     if denominator is not None:
         den = as_values(denominator)
         if len(num) != len(den):
-            raise ValueError(f"paired ratios need as many numerators as denominators; got {len(num)} and {len(den)}")
+            return _unpaired_ratio(num, den, confidence)
         num = [x / y for x, y in zip(num, den)]
     if any(r <= 0 for r in num):
         raise ValueError(f"ratios must be positive, got {num}")
@@ -164,6 +164,29 @@ def ratio_interval(numerator, denominator=None, confidence: float = CONFIDENCE) 
     hi = math.exp(logs.high) if math.isfinite(logs.high) else math.nan
     mean = math.exp(logs.mean) if math.isfinite(logs.mean) else math.nan
     return Interval(mean, lo, hi, logs.n, logs.sd, logs.method.replace("values", "log-ratios"))
+
+
+def _unpaired_ratio(num: list[float], den: list[float], confidence: float) -> Interval:
+    """Ratio of the geometric means of two independent samples (repeats that
+    cannot be paired, e.g. 4 baseline epochs against 2 fine-tuning epochs),
+    with a Welch t interval on the log scale.  No interval unless each side
+    has at least 2 values."""
+    if not num or not den or any(x <= 0 for x in num + den):
+        raise ValueError(f"ratios need positive values on both sides, got {num} and {den}")
+    ln, ld = np.log(num), np.log(den)
+    mean = float(ln.mean() - ld.mean())
+    if len(ln) < 2 or len(ld) < 2:
+        return Interval(math.exp(mean), math.nan, math.nan, min(len(ln), len(ld)), math.nan,
+                        f"unpaired: {len(ln)} and {len(den)} values, no interval")
+    vn, vd = ln.var(ddof=1) / len(ln), ld.var(ddof=1) / len(ld)
+    se = math.sqrt(vn + vd)
+    if se == 0:
+        return Interval(math.exp(mean), math.exp(mean), math.exp(mean), min(len(ln), len(ld)), 0.0,
+                        f"unpaired: {len(ln)} and {len(ld)} values, no spread")
+    df = (vn + vd) ** 2 / (vn ** 2 / (len(ln) - 1) + vd ** 2 / (len(ld) - 1))
+    half = _t(0.5 + confidence / 2, max(1, int(df))) * se
+    return Interval(math.exp(mean), math.exp(mean - half), math.exp(mean + half), min(len(ln), len(ld)), se,
+                    f"Welch t interval of log-ratios, unpaired ({len(ln)} and {len(ld)} values)")
 
 
 def binomial_interval(p: float, n: int, confidence: float = CONFIDENCE) -> Interval:
