@@ -3,11 +3,11 @@
     python scripts/book_toc.py results/cpu+epochs=10 > _build/_toc.run.yml
     jupyter-book build . -W --toc _build/_toc.run.yml
 
-Every page of ``_toc.yml`` under ``results/cpu/`` is taken from the given
-folder where it holds that notebook (a ``cnneff run NAME -p KEY VALUE`` run
-folder holds the re-run notebook and its scorecard) and from ``results/cpu/``
-otherwise.  Prints the new table of contents; exits 2 with one line if the
-folder holds no executed notebook.
+The book's own pages stay (the chapters link to them); a last part, "This
+run", lists every executed notebook of the given folder (a ``cnneff run NAME
+-p KEY VALUE`` run folder holds the re-run notebook and its scorecard).
+Prints the new table of contents; exits 2 with one line if the folder holds
+no executed notebook.
 """
 from __future__ import annotations
 
@@ -28,12 +28,9 @@ def main(argv: list[str]) -> int:
               "pass a folder that `cnneff run NAME -p KEY VALUE` wrote, e.g. results/cpu+epochs=10", file=sys.stderr)
         return 2
     rel = folder.resolve().relative_to(ROOT).as_posix()
-    lines = []
-    for line in (ROOT / "_toc.yml").read_text().splitlines():
-        key, sep, value = line.partition("file: results/cpu/")
-        if sep and (folder / f"{value.strip()}.ipynb").is_file():
-            line = f"{key}file: {rel}/{value.strip()}"
-        lines.append(line)
+    lines = (ROOT / "_toc.yml").read_text().rstrip().splitlines()
+    lines += [f"  - caption: \"This run: {rel}\"", "    chapters:"]
+    lines += [f"      - file: {rel}/{p.stem}" for p in sorted(folder.glob("*.ipynb")) if not p.name.endswith(".failed.ipynb")]
     print("\n".join(lines))
     return 0
 

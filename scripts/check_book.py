@@ -148,28 +148,48 @@ class _AllText(HTMLParser):
 
 
 class _Blocks(HTMLParser):
-    """Text of every <p>, <li> and <td> inside the page's <main> (prose blocks), in order."""
+    """Text of the prose blocks inside the page's <main>: every <p> that is
+    not inside a table, a list, an admonition or a cell's output (kind "p"),
+    and every <li>, <td> and <th> (their kind), in order."""
 
     BLOCKS = ("p", "li", "td", "th")
+    VOID = {"br", "img", "hr", "input", "meta", "link", "source", "wbr", "col", "area", "base", "embed"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.stack, self.blocks, self.skip, self.in_main = [], [], 0, 0
+        self.open, self.stack, self.blocks, self.skip, self.in_main = [], [], [], 0, 0
 
     def handle_starttag(self, tag, attrs):
-        if tag == "main" or ("id", "main-content") in attrs:
+        if tag in self.VOID:
+            return
+        a = dict(attrs)
+        if tag == "main" or a.get("id") == "main-content":
             self.in_main += 1
-        if tag in ("script", "style", "pre", "code", "mjx-container"):
+        cls = a.get("class") or ""
+        nested = any(t in ("td", "th", "li", "table", "nav", "footer", "a")
+                     or any(k in c for k in ("output", "admonition", "prev-next"))
+                     for t, c in self.open + [(tag, cls)])
+        self.open.append((tag, cls))
+        if tag in ("script", "style", "pre"):
+            self.skip += 1
+        if tag == "mjx-container" and self.stack:
+            self.stack[-1][1] += " \u27e8math\u27e9."  # a formula ends its sentence well enough
             self.skip += 1
         if tag in self.BLOCKS:
-            self.stack.append([tag, ""])
+            self.stack.append([tag if (tag != "p" or not nested) else "p-nested", ""])
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "pre", "code", "mjx-container") and self.skip:
+        if tag in self.VOID:
+            return
+        while self.open:
+            t, _ = self.open.pop()
+            if t == tag:
+                break
+        if tag in ("script", "style", "pre", "mjx-container") and self.skip:
             self.skip -= 1
         if tag in self.BLOCKS and self.stack:
             kind, text = self.stack.pop()
-            if self.in_main:
+            if self.in_main and kind != "p-nested":
                 self.blocks.append((kind, " ".join(text.split())))
 
     def handle_data(self, data):
