@@ -57,7 +57,7 @@ notebooks: venv
 NOTEBOOK ?= all
 reproduce: venv
 	test -n "$(DATA_ROOT)" || { echo "set DATA_ROOT=/path/to/the/papers/data (see book/intro.md)" >&2; exit 2; }
-	DATA_ROOT=$(DATA_ROOT) $(VENV)/bin/cnneff run $(NOTEBOOK) --profile $(PROFILE)
+	DATA_ROOT=$(DATA_ROOT) $(VENV)/bin/cnneff run $(NOTEBOOK) --profile $(PROFILE) --paper-data
 
 # make book RESULTS=results/cpu+epochs=10 builds from a run folder of `cnneff run
 # NAME -p KEY VALUE` (its pages, results/cpu/ for the rest) and executes nothing.

@@ -75,3 +75,12 @@ def test_papermill_reads_every_parameter(name):
     assigned = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
                 for t in node.targets if isinstance(t, ast.Name)}
     assert assigned == set(notebook_parameters(name))
+
+
+@pytest.mark.parametrize("path", sorted(PARAMS.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_profiles_set_values_of_the_declared_types(path, monkeypatch):
+    """A profile's value has the type of the notebook's default (checked before any run)."""
+    from cnneff.runner import _checked_parameters
+
+    monkeypatch.setenv("DATA_ROOT", "/data")
+    _checked_parameters(path.stem, path.parent.name, None)

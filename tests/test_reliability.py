@@ -409,10 +409,24 @@ def toy_notebooks(tmp_path, monkeypatch):
 
 
 def test_run_all_checks_data_root_before_running_any(toy_notebooks, capsys):
-    assert cli.main(["run", "all", "--profile", "gpu"]) == 2
+    assert cli.main(["run", "all", "--profile", "gpu", "--paper-data"]) == 2
     line = one_line(capsys.readouterr().err)
     assert "set DATA_ROOT" in line and "b_second.data" in line and "nothing was run" in line
     assert not (toy_notebooks / "gpu" / "a_first.ipynb").exists()
+
+
+def test_gpu_profile_without_data_root_runs_on_the_embedded_data(toy_notebooks, capsys):
+    assert cli.main(["run", "b_second", "--profile", "gpu"]) == 0
+    assert "DATA_ROOT is not set" in capsys.readouterr().out
+    executed = (toy_notebooks / "gpu" / "b_second.ipynb").read_text()
+    assert "ran x" in executed  # the notebook's own (embedded) data, not the DATA_ROOT path
+
+
+def test_parameter_types_are_checked_before_anything_runs(toy_notebooks, capsys):
+    assert cli.main(["run", "a_first", "-p", "data", "[1, 2]"]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "parameter 'data' must be a string like its default 'x'" in line
+    assert not (toy_notebooks / "cpu+data=[1,2]").exists()
 
 
 def test_read_only_results_folder_is_refused_without_a_failed_copy(toy_notebooks, monkeypatch, capsys, tmp_path):

@@ -70,7 +70,11 @@ def cmd_run(args) -> int:
     if "scorecard" in names:  # it reads every other notebook's metrics: run it last
         names = [n for n in names if n != "scorecard"] + ["scorecard"]
     force = {name: not args.cached for name in names}
-    check_runs(names, profile=args.profile, overrides=overrides, force=force, out=args.out)  # all, before the first
+    check_runs(names, profile=args.profile, overrides=overrides, force=force, out=args.out,
+               require_data_root=args.paper_data)  # all of them, before the first runs
+    if args.profile == "gpu" and not os.environ.get("DATA_ROOT"):
+        print("cnneff: DATA_ROOT is not set: the gpu profile runs the papers' settings on the embedded data sets "
+              "(ELPV, Fashion-MNIST); set DATA_ROOT (make reproduce DATA_ROOT=/data) for the papers' own data")
     for name in names:
         run_notebook(name, profile=args.profile, overrides=overrides, force=force[name], out=args.out)
     folder = run_folder(args.profile, overrides)
@@ -293,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a notebook parameter (VALUE read as YAML); repeatable")
     r.add_argument("--cached", action="store_true",
                    help="skip notebooks whose source, parameters and library are unchanged since their last good run")
+    r.add_argument("--paper-data", action="store_true",
+                   help="require DATA_ROOT, the papers' own data sets (make reproduce passes it); without it the gpu "
+                        "profile runs the papers' settings on the embedded data sets")
     r.add_argument("--out", default=None, metavar="DIR",
                    help="write the profile folders under DIR instead of results/ (default: results/; a run with -p "
                         "goes to results/<profile>+KEY=VALUE/, never over results/<profile>/)")

@@ -43,21 +43,26 @@ def _source(name: str) -> Path:
     return path
 
 
-def notebook_parameters(name: str) -> dict:
-    """The parameters declared in the notebook's ``parameters`` cell, as
-    ``{name: default value}`` (papermill's inspection, evaluated literally)."""
+def _declared(name: str) -> dict[str, tuple[object, bool]]:
+    """{parameter: (default, whether the default is a literal)} of the notebook's
+    parameters cell (papermill's inspection; a non-literal default is kept as its source text)."""
     import ast
 
     import papermill as pm
 
-    declared = pm.inspect_notebook(str(_source(name)))
     out = {}
-    for key, info in declared.items():
+    for key, info in pm.inspect_notebook(str(_source(name))).items():
         try:
-            out[key] = ast.literal_eval(info["default"])
+            out[key] = (ast.literal_eval(info["default"]), True)
         except (ValueError, SyntaxError):
-            out[key] = info["default"]
+            out[key] = (info["default"], False)
     return out
+
+
+def notebook_parameters(name: str) -> dict:
+    """The parameters declared in the notebook's ``parameters`` cell, as
+    ``{name: default value}`` (papermill's inspection, evaluated literally)."""
+    return {k: v for k, (v, _) in _declared(name).items()}
 
 
 def profile_parameters(name: str, profile: str) -> dict:
@@ -109,10 +114,33 @@ def expand_data_root(value, notebook: str = "", key: str = ""):
     return value.replace("${DATA_ROOT}", os.environ["DATA_ROOT"]).replace("$DATA_ROOT", os.environ["DATA_ROOT"])
 
 
+def _type_name(v) -> str:
+    return "null" if v is None else {bool: "true/false", int: "an integer", float: "a number", str: "a string",
+                                    list: "a list", dict: "a mapping"}.get(type(v), type(v).__name__)
+
+
+def _same_type(value, default) -> bool:
+    """True if ``value`` may replace ``default``: the same type, an integer
+    where a number is expected, or either one null."""
+    if value is None or default is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(default))
+
+
 def _checked_parameters(name: str, profile: str, overrides: dict | None) -> tuple[dict, dict]:
     """(declared parameters, values as written) of one run; RunError for a
-    value the notebook does not declare."""
-    declared = notebook_parameters(name)
+    value the notebook does not declare or whose type differs from the
+    declared default's (``epochs: "4x"`` where the default is 4).  In the gpu
+    profile without ``DATA_ROOT``, values that need it are left out, so the
+    notebook runs the paper's settings on its embedded data set."""
+    literal = _declared(name)
+    declared = {k: v for k, (v, _) in literal.items()}
     raw = {**profile_parameters(name, profile), **(overrides or {})}
     unknown = sorted(set(raw) - set(declared))
     if unknown:
@@ -120,6 +148,15 @@ def _checked_parameters(name: str, profile: str, overrides: dict | None) -> tupl
             f"notebook {name!r} has no parameter {', '.join(map(repr, unknown))}; "
             f"its parameters are: {', '.join(declared)}"
         )
+    for key, value in raw.items():
+        default, is_literal = literal[key]
+        if not is_literal:
+            continue  # the default is an expression: nothing to compare with
+        if not _same_type(value, default):
+            raise RunError(f"notebook {name!r}: parameter {key!r} must be {_type_name(default)} like its default "
+                           f"{default!r}, got {value!r} ({_type_name(value)})")
+    if base_profile(profile) == "gpu" and not os.environ.get("DATA_ROOT"):
+        raw = {k: v for k, v in raw.items() if not (isinstance(v, str) and "DATA_ROOT" in v)}
     return declared, raw
 
 
@@ -136,7 +173,7 @@ def _check_writable(folder: Path) -> None:
 
 
 def check_runs(names: list[str], profile: str = "cpu", overrides: dict | None = None,
-               force: bool | dict = True, out: str | Path | None = None) -> None:
+               force: bool | dict = True, out: str | Path | None = None, require_data_root: bool = False) -> None:
     """Check a batch of runs before any starts: every name exists, every
     parameter is declared, DATA_ROOT is set if any value needs it, and the
     results folder is writable.  ``force`` as :func:`run_notebook` (a dict:
@@ -146,6 +183,8 @@ def check_runs(names: list[str], profile: str = "cpu", overrides: dict | None = 
     needs = []
     for name in names:
         _, raw = _checked_parameters(name, profile, overrides)
+        if require_data_root:  # the papers' data sets are asked for: every value that names them counts
+            raw = {**profile_parameters(name, profile), **(overrides or {})}
         forced = force.get(name, True) if isinstance(force, dict) else force
         if not forced and is_up_to_date(name, profile, overrides, out):
             continue
