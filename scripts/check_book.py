@@ -210,22 +210,20 @@ def text_problems(page: str, dom: str, chapter: bool = False) -> list[str]:
     anywhere, scientific notation on the scorecard and, for ``chapter`` pages
     (written by hand), sentences cut short.  Returns a list of short messages."""
     out = []
-    prose = _VisibleText()
+
+    def flag(what: str, pattern: re.Pattern, text: str, after: int) -> None:
+        m = pattern.search(text)
+        if m:
+            out.append(f"{what}: ...{text[max(0, m.start() - 30): m.end() + after].strip()}...")
+
+    prose, everything = _VisibleText(), _AllText()
     prose.feed(dom)
-    text = " ".join(prose.chunks)
-    m = RAW_TEX.search(text)
-    if m:
-        out.append(f"raw TeX in the text: ...{text[max(0, m.start() - 30): m.end() + 30].strip()}...")
-    everything = _AllText()
     everything.feed(dom)
     full = " ".join(everything.chunks)
-    m = MACHINE_PATH.search(full)
-    if m:
-        out.append(f"a machine path on the page: ...{full[max(0, m.start() - 30): m.end() + 40].strip()}...")
+    flag("raw TeX in the text", RAW_TEX, " ".join(prose.chunks), 30)
+    flag("a machine path on the page", MACHINE_PATH, full, 40)
     if "scorecard" in page:
-        m = SCIENTIFIC.search(full)
-        if m:
-            out.append(f"scientific notation on the scorecard: ...{full[max(0, m.start() - 30): m.end() + 10]}...")
+        flag("scientific notation on the scorecard", SCIENTIFIC, full, 10)
     if chapter:
         blocks = _Blocks()
         blocks.feed(dom)
