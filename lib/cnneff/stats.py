@@ -37,6 +37,7 @@ import numpy as np
 __all__ = [
     "CONFIDENCE", "POWER", "Interval", "as_values", "mean_interval", "paired_difference",
     "ratio_interval", "binomial_interval", "accuracy_interval", "mde", "mde_normal", "bootstrap_interval", "spearman",
+    "interval_table", "format_interval",
 ]
 
 CONFIDENCE = 0.95  # every interval in the book is a two-sided 95 % interval
@@ -270,3 +271,38 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return math.nan
     return float(spearmanr(x, y).statistic)
+
+
+def format_interval(iv: Interval, digits: int = 1, scale: float = 1.0) -> str:
+    """``"85.2 [83.1, 87.4]"``: the mean and 95 % interval of ``iv`` times
+    ``scale`` at ``digits`` decimals; ``"85.2"`` alone when there is no interval."""
+    m = f"{iv.mean * scale:.{digits}f}"
+    return f"{m} [{iv.low * scale:.{digits}f}, {iv.high * scale:.{digits}f}]" if iv.has_interval else m
+
+
+def interval_table(rows, by: str, columns: dict, digits: int = 1, ratio_columns=()) -> "pd.DataFrame":
+    """Means and 95 % intervals over seeds, one table row per value of ``by``.
+
+    ``rows``: a DataFrame (or list of dicts) with one row per (``by``, seed);
+    ``columns``: ``{column: (header, scale)}``, e.g. ``{"test_accuracy":
+    ("accuracy (%)", 100)}``.  Columns named in ``ratio_columns`` use the
+    geometric mean and the interval of the log values (:func:`ratio_interval`;
+    for ratios and latencies), the others :func:`mean_interval`.  Returns a
+    DataFrame of strings ``"mean [low, high]"`` indexed by ``by`` in first-seen
+    order, with the headers as columns and an ``n`` column (values per row)."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    out = {}
+    for key, part in df.groupby(by, sort=False):
+        cells = {}
+        for col, (header, scale) in columns.items():
+            vals = [v for v in part[col].tolist() if v is not None and math.isfinite(v)]
+            if not vals:
+                cells[header] = "-"
+                continue
+            iv = ratio_interval(vals) if col in ratio_columns else mean_interval(vals)
+            cells[header] = format_interval(iv, digits, scale)
+        cells["n"] = len(part)
+        out[key] = cells
+    return pd.DataFrame.from_dict(out, orient="index").rename_axis(by)
