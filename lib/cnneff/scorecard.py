@@ -80,7 +80,8 @@ from .claims import claim_metrics, load, paper_table
 from .results import load_metrics
 
 __all__ = ["VERDICTS", "VERDICT_COLOURS", "KINDS", "TRAINED_KINDS", "PAPER_CHECKS", "scorecard", "counts", "judge",
-           "full_run_command", "rows", "show", "to_html", "human", "summary_html", "forest_plot", "claim_metrics"]
+           "full_run_command", "rows", "show", "to_html", "human", "summary_html", "forest_plot", "claim_metrics",
+           "prose_values"]
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive", "invalid at this scale",
             "needs the full run", "paper inconsistent", "not run")
@@ -669,6 +670,33 @@ def to_html(card: pd.DataFrame, columns=("id", "what", "paper_value", "ours", "v
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
+
+
+def prose_values(card: pd.DataFrame) -> dict[str, str]:
+    """Every claim's numbers as the chapters quote them, keyed
+    ``"<id>__<field>"``: ``verdict``; ``ours`` and ``paper`` (by :func:`human`,
+    with the claim's unit); ``effect`` (mean and 95 % interval, e.g. "+3.1
+    points [0.4, 5.8]", or the ratio "x1.62 [1.55, 1.70]"); ``mde`` (the
+    minimum detectable effect, "-" where none).  The scorecard notebook glues
+    them so no number in a chapter's prose is typed by hand.  Returns a dict
+    of strings."""
+    out = {}
+    for _, r in card.iterrows():
+        cid, unit = r["id"], str(r.get("unit") or "")
+        out[f"{cid}__verdict"] = str(r["verdict"])
+        out[f"{cid}__ours"] = human(r.get("ours"), r.get("paper_value"), unit)
+        out[f"{cid}__paper"] = human(r.get("paper_value"), r.get("ours"), unit)
+        eff, lo, hi = r.get("effect"), r.get("ci_low"), r.get("ci_high")
+        fin = lambda x: x is not None and isinstance(x, (int, float)) and math.isfinite(x)
+        if r["kind"] == "ratio" and fin(eff):
+            text = f"x{_num(eff)}" + (f" [{_num(lo)}, {_num(hi)}]" if fin(lo) and fin(hi) else "")
+        elif fin(eff):
+            text = f"{eff:+.1f} {unit}".rstrip() + (f" [{lo:+.1f}, {hi:+.1f}]" if fin(lo) and fin(hi) else "")
+        else:
+            text = "\u2013"
+        out[f"{cid}__effect"] = text
+        out[f"{cid}__mde"] = f"{r['mde']:.1f} {unit}".rstrip() if fin(r.get("mde")) else "\u2013"
+    return out
 
 
 def summary_html(card: pd.DataFrame, paper: str | None = None) -> str:
