@@ -35,7 +35,6 @@ Conventions shared by every source:
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import gzip
 import hashlib
@@ -43,7 +42,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +52,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .core import IMAGENET_MEAN, IMAGENET_STD, atomic_open
+from .core import one_thread as _one_thread
 from .paths import ROOT
 
 __all__ = [
@@ -63,8 +63,6 @@ __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "IMAGE_EXTENSIONS", "STREAM_THRESHOLD",
 ]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # matched case-insensitively
 STREAM_THRESHOLD = 20_000  # image folders with more (selected) images stream instead of caching
 _CACHE_VERSION = 1  # bump when decoding changes, so old cache files are not reused
@@ -234,22 +232,6 @@ def _decode(path: str, size: int, mode: str | None) -> torch.Tensor:
         return resize_square(t, size)
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Run per-image tensor ops on one intra-op thread.  One image is far too
-    little work to share: on busy cores OpenMP's hand-off costs ~10-16 ms per
-    op instead of ~0.2 ms.  (DataLoader workers already use one thread.)"""
-    threads = torch.get_num_threads()
-    if threads == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _oneline(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
@@ -353,26 +335,16 @@ def _save_cache(path: Path, s: Splits) -> bool:
     for split in _SPLIT_NAMES:
         blob[f"{split}_images"] = getattr(s, split).images
         blob[f"{split}_labels"] = getattr(s, split).labels
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
+        with atomic_open(path, "wb") as f:
             torch.save(blob, f)
-        os.replace(tmp, path)
         return True
     except (OSError, RuntimeError) as e:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         if str(path.parent) not in _CACHE_WARNED:
             _CACHE_WARNED.add(str(path.parent))
             warnings.warn(f"cannot write the data cache in {path.parent} ({_oneline(e)}); continuing without it "
                           "(set CNNEFF_CACHE to a writable folder, or to off)", stacklevel=3)
         return False
-    except BaseException:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _load_cache(path: Path | None) -> Splits | None:

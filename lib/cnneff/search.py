@@ -53,7 +53,7 @@ import torch
 from .claims import paper_table
 from .counting import Counts
 from .models import ALPHA, B0_ARCH, BETA, GAMMA, twisted_b0
-from .results import atomic_write_text
+from .core import atomic_write_json, num_threads
 
 __all__ = [
     "RANGE", "PAPER_SCALE", "MAC_BOUNDS", "TINY_CS", "image_side", "twist_costs", "b0_macs", "sample_random",
@@ -392,10 +392,7 @@ def train_twist(spec: dict, data, *, data_kwargs: dict | None = None, base_resol
     with one thread, about what the wall time would be on an idle core),
     epochs, seed, worker (host:pid)."""
     t0, cpu0 = time.perf_counter(), time.process_time()
-    old_threads = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(int(threads))
-    try:
+    with num_threads(threads):
         from .train import fit
 
         splits = _resolve_data(data, data_kwargs)
@@ -424,8 +421,6 @@ def train_twist(spec: dict, data, *, data_kwargs: dict | None = None, base_resol
                     seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - cpu0,
                     epochs=int(cfg["epochs"]), seed=int(seed),
                     worker=f"{socket.gethostname()}:{os.getpid()}")
-    finally:
-        torch.set_num_threads(old_threads)
 
 
 def _cost_scale(costs, base_resolution, num_classes, in_chans) -> dict:
@@ -551,7 +546,7 @@ def run_sweep(specs: pd.DataFrame | Sequence[dict], out_dir: str | os.PathLike, 
     def store(spec, rec):
         rec = {**rec, "id": str(spec["id"]), "kind": str(spec.get("kind", rec.get("kind", ""))),
                "label": str(spec.get("label", rec.get("label", ""))), "fingerprint": fp}
-        atomic_write_text(_result_path(out, rec["id"]), json.dumps(rec, indent=1, sort_keys=True) + "\n")
+        atomic_write_json(_result_path(out, rec["id"]), rec, sort_keys=True)
         done[spec["id"]] = rec
         fresh.add(rec["id"])
 

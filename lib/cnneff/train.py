@@ -47,7 +47,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .measure import autocast, weight_dtype
+from . import core
+from .core import IMAGENET_MEAN, IMAGENET_STD, PRECISIONS, atomic_open, autocast, weight_dtype
 
 __all__ = [
     "PRECISIONS", "OPTIMIZERS", "SCHEDULES", "Callback", "TrainState", "FitResult", "fit", "evaluate",
@@ -55,11 +56,8 @@ __all__ = [
     "TrainError", "CheckpointError", "run_identity", "check_checkpoint_dir",
 ]
 
-PRECISIONS = ("fp32", "bf16", "fp16")
 OPTIMIZERS = ("sgd", "rmsprop", "adamw")
 SCHEDULES = ("constant", "cosine", "linear", "step", "exponential")
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class TrainError(ValueError):
@@ -218,25 +216,13 @@ def set_dropout(model: nn.Module, p: float):
 # ----------------------------------------------------------------------------
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """Return the ``torch.device`` to run on: ``"auto"`` -> cuda if available,
-    else cpu; anything else as given.  Raises :class:`TrainError` for a name
-    torch does not know (a typo) and for a CUDA/MPS device this machine lacks."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else cpu; anything else as given (:func:`cnneff.core.resolve_device`).
+    Raises :class:`TrainError` for a name torch does not know (a typo) and for
+    a CUDA/MPS device this machine lacks."""
     try:
-        d = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise TrainError(f"unknown device {str(device)!r}; use auto, cpu, cuda or cuda:N (--device)") from None
-    if d.type == "cuda":
-        if not torch.cuda.is_available():
-            raise TrainError(f"device {str(device)!r} needs a CUDA GPU and torch sees none "
-                             "(torch.cuda.is_available() is False); use device cpu or auto (--device cpu)")
-        n = torch.cuda.device_count()
-        if d.index is not None and d.index >= n:
-            raise TrainError(f"device {str(device)!r} does not exist: this machine has {n} CUDA GPU(s), "
-                             f"cuda:0 to cuda:{n - 1}; pass one of those")
-    elif d.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-        raise TrainError(f"device {str(device)!r} is not available on this machine; use device cpu or auto")
-    return d
+        return core.resolve_device(device)
+    except core.DeviceError as e:
+        raise TrainError(str(e)) from None
 
 
 def lr_factor(step: int, steps_per_epoch: int, epochs: int, schedule: str = "cosine", warmup_epochs: float = 0,
@@ -621,38 +607,25 @@ def _locked(folder: Path):
 
 def _atomic_save(obj, path: Path):
     """``torch.save`` to a unique temporary file beside ``path``, fsync, then
-    ``os.replace``: a reader (or a resumed run) sees the old or the new file,
-    never half of one.  The temporary file is removed on any failure; a failed
-    write (disk full, folder gone) raises :class:`CheckpointError`."""
+    ``os.replace`` (:func:`cnneff.core.atomic_open`): a reader (or a resumed
+    run) sees the old or the new file, never half of one.  The temporary file
+    is removed on any failure; a failed write (disk full, folder gone) raises
+    :class:`CheckpointError`."""
+    opened = False
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise CheckpointError(f"cannot write checkpoint {path} ({_why(e)}); "
-                              "pass a writable --checkpoint-dir") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_open(path, "wb", fsync=True, mkdir=False) as f:
+            opened = True
             torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
+    except (OSError, RuntimeError) as e:  # torch reports a full disk as a RuntimeError of its zip writer
         why = _why(e)
-        if isinstance(e, (OSError, RuntimeError)):  # torch reports a full disk as a RuntimeError of its zip writer
-            with contextlib.suppress(OSError):
-                if getattr(e, "errno", None) == 28 or shutil.disk_usage(path.parent).free < (16 << 20):
-                    why = "no space left on device"
+        if not opened:
+            raise CheckpointError(f"cannot write checkpoint {path} ({why}); "
+                                  "pass a writable --checkpoint-dir") from None
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, (OSError, RuntimeError)):
-            raise CheckpointError(f"cannot write checkpoint {path} ({why}); free disk space or pass another "
-                                  "--checkpoint-dir, then rerun: it resumes from the last complete epoch") from None
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+            if getattr(e, "errno", None) == 28 or shutil.disk_usage(path.parent).free < (16 << 20):
+                why = "no space left on device"
+        raise CheckpointError(f"cannot write checkpoint {path} ({why}); free disk space or pass another "
+                              "--checkpoint-dir, then rerun: it resumes from the last complete epoch") from None
 
 
 def _read_checkpoint(path: Path) -> dict:
