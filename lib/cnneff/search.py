@@ -53,7 +53,9 @@ import torch
 from .claims import paper_table
 from .counting import Counts
 from .models import ALPHA, B0_ARCH, BETA, GAMMA, twisted_b0
+from .config import PRESETS, TrainConfig
 from .core import atomic_write_json, num_threads
+from .train import zero_init_residual  # noqa: F401 (re-exported: its old home)
 
 __all__ = [
     "RANGE", "PAPER_SCALE", "MAC_BOUNDS", "TINY_CS", "image_side", "twist_costs", "b0_macs", "sample_random",
@@ -71,15 +73,10 @@ MAC_BOUNDS = (0.03, 1.05)  # kept models cost between 0.03 and 1.05 x C0 (sectio
 # read from claims.yaml's table tinynet_rwd: {"A": c_A, ..., "E": c_E}.
 TINY_CS = {str(row["name"]).upper(): float(row["c"]) for _, row in paper_table("tinynet_rwd").iterrows()}
 
-# Short from-scratch training, identical for every model of a sweep.  The
-# paper trains 100 epochs with RMSProp (lr 0.048, batch 1024); on a CPU in
-# seconds AdamW learns much faster (see cnneff.train and the notebook).
-# Deep twists (d > 2, 30-45 blocks) do not train at all in two epochs from
-# timm's default initialization; zeroing the last BatchNorm scale of every
-# residual block (Goyal et al. 2017) makes them start as shallow networks.
-DEFAULT_TRAIN = dict(epochs=2, batch_size=64, optimizer="adamw", lr=6e-3, weight_decay=5e-5, schedule="cosine",
-                     warmup_epochs=0.1, augment=False, bn_recalibration_batches=10, channels_last=True,
-                     zero_init_residual=True)
+# Short from-scratch training, identical for every model of a sweep: the "sweep"
+# preset of cnneff.config (reasons there).  Overrides passed as ``train=`` are
+# checked against TrainConfig's fields.
+DEFAULT_TRAIN = dict(PRESETS["sweep"])
 
 
 # --------------------------------------------------------------------------
@@ -354,30 +351,14 @@ def _resolve_data(data, data_kwargs: dict | None):
     return _DATA_CACHE[key]
 
 
-def zero_init_residual(model: torch.nn.Module) -> int:
-    """Zero the scale of the last BatchNorm of every block with an identity
-    shortcut (timm's ``has_skip``; ``bn3`` of an inverted residual, ``bn2`` of
-    a depthwise-separable block), so that each residual block starts as the
-    identity (Goyal et al. 2017).  Returns the number of blocks changed."""
-    n = 0
-    for block in model.modules():
-        if getattr(block, "has_skip", False):
-            bn = getattr(block, "bn3", None) or getattr(block, "bn2", None)
-            if isinstance(bn, torch.nn.modules.batchnorm._BatchNorm) and bn.weight is not None:
-                torch.nn.init.zeros_(bn.weight)
-                n += 1
-    return n
-
-
 def train_twist(spec: dict, data, *, data_kwargs: dict | None = None, base_resolution: int = 224,
                 train: dict | None = None, seed: int = 0, threads: int | None = None,
                 costs: dict | None = None) -> dict:
     """Train B0 twisted by ``spec`` (a mapping with id, r, w, d; optional kind,
     label) on ``data`` (a :class:`cnneff.data.Splits`, or a ``cnneff.data.load``
     source string plus ``data_kwargs``) at ``image_side(r, base_resolution)``
-    pixels with ``cnneff.train.fit(**{**DEFAULT_TRAIN, **train})`` (the key
-    ``zero_init_residual`` is not fit's: it applies :func:`zero_init_residual`
-    to the new model); the model is initialized with ``torch.manual_seed(seed)``
+    pixels with ``cnneff.train.fit`` and ``TrainConfig.from_dict({**DEFAULT_TRAIN,
+    **train})`` (unknown keys refused); the model is initialized with ``torch.manual_seed(seed)``
     and the data order is seeded too, so every model is trained identically (a
     ``seed`` key in ``spec`` overrides ``seed``: repeats that measure the
     noise).  ``threads`` sets torch's intra-op threads for the call.  ``costs`` (keyword arguments of
@@ -396,18 +377,15 @@ def train_twist(spec: dict, data, *, data_kwargs: dict | None = None, base_resol
         from .train import fit
 
         splits = _resolve_data(data, data_kwargs)
-        cfg = {**DEFAULT_TRAIN, **(train or {})}
-        zero_init = bool(cfg.pop("zero_init_residual", False))
+        cfg = TrainConfig.from_dict({**DEFAULT_TRAIN, **(train or {})})
         r, w, d = float(spec["r"]), float(spec["w"]), float(spec["d"])
         in_chans, num_classes = int(splits.channels), len(splits.classes)
         if spec.get("seed") is not None and not pd.isna(spec["seed"]):
             seed = int(spec["seed"])
         torch.manual_seed(seed)
         model = twisted_b0(r, w, d, num_classes=num_classes, in_chans=in_chans)
-        if zero_init:
-            zero_init_residual(model)
         side = image_side(r, base_resolution)
-        res = fit(model, splits, image_size=side, seed=seed, progress=False, **cfg)
+        res = fit(model, splits, cfg, image_size=side, seed=seed, progress=False)
         scale = _cost_scale(costs, base_resolution, num_classes, in_chans)
         cost = twist_costs(r, w, d, **scale)
         c0 = b0_macs(**scale)
@@ -419,7 +397,7 @@ def train_twist(spec: dict, data, *, data_kwargs: dict | None = None, base_resol
                     val_accuracy=float(last.get("val_accuracy", float("nan"))),
                     train_loss=float(last["train_loss"]), train_seconds=float(res.train_seconds),
                     seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - cpu0,
-                    epochs=int(cfg["epochs"]), seed=int(seed),
+                    epochs=int(cfg.epochs), seed=int(seed),
                     worker=f"{socket.gethostname()}:{os.getpid()}")
 
 
