@@ -326,7 +326,7 @@ def test_unwritable_cache_warns_once_and_continues(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     monkeypatch.setenv("CNNEFF_CACHE", str(blocker / "cache"))
-    monkeypatch.setattr(data, "_CACHE_WARNED", set())
+    monkeypatch.setattr(data.cache, "_CACHE_WARNED", set())
     with pytest.warns(UserWarning, match="cannot write the data cache.*continuing without it"):
         s = data.image_folder(folder, image_size=8)
     assert s.cache == "" and len(s.train) == 12
