@@ -5,20 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..counting import Counts
-from ..models import B0_ARCH
+from ..scaling import B0_ARCH, B0_HEAD, image_side
 
 
 # Costs as the paper counts them: 224 px for r = 1, a 1000-class head, RGB input.
 PAPER_SCALE = dict(base_resolution=224, num_classes=1000, in_chans=3)
-
-
-def image_side(r: float, base_resolution: int = 224) -> int:
-    """Input side in pixels of a model with resolution multiplier ``r``:
-    ``int(base_resolution * r)`` (timm's and the paper's TinyNet sizes for
-    base 224, e.g. TinyNet-A ``int(224 * 0.86) = 192``), at least 1."""
-    if not r > 0:
-        raise ValueError(f"resolution multiplier r must be > 0, got {r!r}")
-    return max(1, int(base_resolution * r))
 
 
 def _conv_out(side: int, k: int, stride: int) -> int:
@@ -78,7 +69,7 @@ def twist_costs(r: float, w: float, d: float, base_resolution: int = 224, num_cl
                 squeeze_excite(mid, ratio)
                 conv(mid, cout, 1, s)
             cin = cout
-    features = max(1280, round_channels(1280, w, 8, None))
+    features = max(B0_HEAD, round_channels(B0_HEAD, w, 8, None))
     conv(cin, features, 1, s)
     params += features * num_classes + num_classes
     macs += features * num_classes

@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..models import ALPHA, BETA, GAMMA
+from ..scaling import inverse_giant
 from .costs import _cost_row, b0_macs, twist_costs
 
 
@@ -107,15 +107,12 @@ def inverse_giant_at(target_c: float, *, base_resolution: int = 224, num_classes
     ``w_formula`` (= ``BETA^-phi``)."""
     c0 = b0_macs(base_resolution, num_classes, in_chans)
 
-    def rwd(phi):
-        return GAMMA ** -phi, BETA ** -phi, ALPHA ** -phi
-
     def c_of(neg_phi):  # MACs fall as phi grows: solve on -phi to keep fn non-decreasing
-        r, w, d = rwd(-neg_phi)
+        r, w, d = inverse_giant(-neg_phi)
         return twist_costs(r, w, d, base_resolution, num_classes, in_chans).macs / c0
 
     x, c, status = _solve(c_of, -12.0, 0.0, target_c)
-    r, w, d = rwd(-x)
+    r, w, d = inverse_giant(-x)
     w_formula = w
     if abs(c / target_c - 1) > tolerance:  # a depth rounding step jumped over the target: fine-tune w
         t = tuned_width(target_c, r, d, base_resolution=base_resolution, num_classes=num_classes, in_chans=in_chans)
