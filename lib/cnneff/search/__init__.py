@@ -41,13 +41,13 @@ Modules: :mod:`~cnneff.search.costs` (analytic costs), :mod:`~cnneff.search.samp
 from .costs import PAPER_SCALE, b0_macs, image_side, twist_costs
 from .formula import TINY_CS, TinyFormula, derive_tinynets, fit_tiny_formula
 from .pareto import crowding_distance, nondominated_sort, pareto_front, select_top, spearman_table
-from .sampling import (MAC_BOUNDS, RANGE, inverse_giant_at, sample_around, sample_random, shrink_variants,
-                       solve_multiplier, tuned_width)
+from .sampling import (MAC_BOUNDS, RANGE, inverse_giant_at, sample_around, sample_random, solve_multiplier,
+                       tuned_width)
 from .sweep import DEFAULT_TRAIN, run_sweep, start_ray, sweep_fingerprint, train_twist, zero_init_residual
 
 __all__ = [
     "RANGE", "PAPER_SCALE", "MAC_BOUNDS", "TINY_CS", "image_side", "twist_costs", "b0_macs", "sample_random",
-    "sample_around", "solve_multiplier", "tuned_width", "inverse_giant_at", "shrink_variants", "DEFAULT_TRAIN",
+    "sample_around", "solve_multiplier", "tuned_width", "inverse_giant_at", "DEFAULT_TRAIN",
     "zero_init_residual", "train_twist", "start_ray", "run_sweep", "sweep_fingerprint",
     "nondominated_sort", "pareto_front", "crowding_distance", "select_top", "spearman_table", "TinyFormula",
     "fit_tiny_formula", "derive_tinynets",

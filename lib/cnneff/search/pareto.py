@@ -35,9 +35,15 @@ def nondominated_sort(objectives) -> np.ndarray:
     return rank
 
 
+def _objectives(accuracy, cost) -> np.ndarray:
+    """[n, 2] objectives to minimize: -accuracy and cost."""
+    return np.column_stack([-np.asarray(accuracy, dtype=float), np.asarray(cost, dtype=float)])
+
+
 def pareto_front(accuracy, cost) -> np.ndarray:
-    """Boolean mask of the accuracy-cost Pareto front (accuracy up, cost down)."""
-    return nondominated_sort(np.column_stack([-np.asarray(accuracy, float), np.asarray(cost, float)])) == 0
+    """Boolean mask [n] of the accuracy-cost Pareto front (accuracy up, cost down):
+    front 0 of :func:`nondominated_sort`."""
+    return nondominated_sort(_objectives(accuracy, cost)) == 0
 
 
 def crowding_distance(objectives) -> np.ndarray:
@@ -67,7 +73,7 @@ def select_top(df: pd.DataFrame, fraction: float = 0.2, accuracy: str = "accurac
     Returns ``df`` with added columns ``front`` (0 = Pareto front) and
     ``selected`` (bool)."""
     out = df.copy()
-    f = np.column_stack([-out[accuracy].to_numpy(float), out[cost].to_numpy(float)])
+    f = _objectives(out[accuracy].to_numpy(float), out[cost].to_numpy(float))
     rank = nondominated_sort(f)
     k = max(1, math.ceil(fraction * len(out) - 1e-9))
     selected = np.zeros(len(out), dtype=bool)

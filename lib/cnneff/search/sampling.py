@@ -146,30 +146,3 @@ def sample_around(n: int, target: float = 0.5, *, tolerance: float = 0.03, seed:
             rows.append(dict(row, w_formula=math.sqrt(target / (d * r * r))))
     cols = ["id", "kind", "r", "w", "d", "image_size", "params", "macs", "c", "draw", "w_formula"]
     return pd.DataFrame(rows, columns=cols)
-
-
-def shrink_variants(target_c: float, *, tinynet: tuple[float, float, float] | None = None,
-                    paper_tinynet: tuple[float, float, float] | None = None, base_resolution: int = 224,
-                    num_classes: int = 1000, in_chans: int = 3, tolerance: float = 0.03) -> pd.DataFrame:
-    """The models of the paper's Table 1 at ``target_c`` x C0: EfficientNet-B^-phi
-    (inverse giant formula, phi tuned), B0 shrunk by r alone, by d alone, by w
-    alone, and, if given, a TinyNet ``(r, w, d)`` (its width is re-tuned to the
-    target) and the paper's TinyNet ``(r, w, d)`` as published.  Returns one
-    row per model (label, r, w, d, image_size, params, macs, c, within,
-    status); a shrink that cannot reach the target (depth underflow) has status
-    "underflow"."""
-    kw = dict(base_resolution=base_resolution, num_classes=num_classes, in_chans=in_chans, tolerance=tolerance)
-    rows = [dict(label="inverse giant formula", **inverse_giant_at(target_c, **kw))]
-    for dim in ("r", "d", "w"):
-        rows.append(dict(label=f"shrink by {dim} alone", **solve_multiplier(target_c, dim, **kw)))
-    if tinynet is not None:
-        r, _, d = tinynet
-        rows.append(dict(label="TinyNet (ours)", **tuned_width(target_c, r, d, **kw)))
-    if paper_tinynet is not None:
-        r, w, d = paper_tinynet
-        row = _cost_row(r, w, d, base_resolution, num_classes, in_chans)
-        within = bool(abs(row["c"] / target_c - 1) <= tolerance)
-        rows.append(dict(label="TinyNet (paper's r, w, d)", **row, within=within, status="ok"))
-    out = pd.DataFrame(rows)
-    out.insert(1, "target_c", target_c)
-    return out
