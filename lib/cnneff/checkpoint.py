@@ -153,7 +153,8 @@ def run_identity(model: nn.Module, data, config: TrainConfig | dict | None = Non
 
 
 def identity_diff(old: dict, new: dict) -> list[str]:
-    """Fields whose values differ, as ``"lr 0.1 -> 0.5"`` (values shown when short)."""
+    """Fields whose values differ, as ``"lr 0.1 -> 0.5"`` (values shown when short).
+    Returns the list of those strings (empty: same run)."""
     out = []
     for k in list(new) + [k for k in old if k not in new]:
         a, b = old.get(k, "(absent)"), new.get(k, "(absent)")

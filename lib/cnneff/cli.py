@@ -37,6 +37,7 @@ def _int(text: str) -> int:
 
 
 def cmd_macs(args) -> int:
+    """`cnneff macs`: print a model's params and MACs (and FLOPs = 2 MACs). Returns the exit status 0."""
     from .counting import check_image_size, count, per_layer
     from .models import build_model
 
@@ -61,6 +62,7 @@ def cmd_macs(args) -> int:
 
 
 def cmd_run(args) -> int:
+    """`cnneff run`: execute notebooks into their results folder. Returns the exit status 0."""
     from .runner import check_runs, notebook_names, parse_value, run_folder, run_notebook
 
     overrides = {k: parse_value(v) for k, v in (args.param or [])}
@@ -178,6 +180,7 @@ def _train_config(args):
 
 
 def cmd_train(args) -> int:
+    """`cnneff train`: check everything, load the data, train with the "cpu" preset plus the options. Returns 0."""
     import torch
 
     from . import data as data_mod
@@ -267,6 +270,7 @@ def _check_profile_folder(profile: str) -> None:
 
 
 def cmd_claims(args) -> int:
+    """`cnneff claims`: print the scorecard of a profile or run folder. Returns the exit status 0."""
     import pandas as pd
 
     from .scorecard import counts, scorecard
@@ -284,6 +288,7 @@ def cmd_claims(args) -> int:
 
 
 def cmd_models(args) -> int:
+    """`cnneff models`: print the model registry. Returns the exit status 0."""
     from .models import model_table
 
     print(model_table().to_string(index=False))
@@ -291,6 +296,7 @@ def cmd_models(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``cnneff`` sub-command.  Returns it."""
     from .config import OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig
 
     p = argparse.ArgumentParser(prog="cnneff", description="CNN-efficiency reproducibility book helpers")
@@ -373,6 +379,7 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def main(argv=None) -> int:
+    """Run one ``cnneff`` command.  Returns the exit status: 0, or 2 after one ``cnneff: error:`` line."""
     from .models import UnknownModelError
     from .runner import RunError
 

@@ -189,7 +189,8 @@ def efficientnet_scaling(names=("efficientnet_b0", "efficientnet_b1", "efficient
     1280 * width_mult channels, ``consistent``), the native ``image_size``, and
     the coefficient each dimension implies: ``phi_depth`` =
     log(depth_mult)/log(alpha), ``phi_width`` = log(width_mult)/log(beta),
-    ``phi_res(gamma=G)`` = log(image_size/224)/log(G) for each G in ``gammas``."""
+    ``phi_res(gamma=G)`` = log(image_size/224)/log(G) for each G in ``gammas``.
+    Returns one DataFrame row per model."""
     from .models import build_model
 
     rows = []

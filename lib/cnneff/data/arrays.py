@@ -58,7 +58,8 @@ def fashion_mnist(root: str | os.PathLike = FASHION_MNIST_ROOT, image_size: int 
     ``dataset-fashion-mnist``: 60,000 training images (a stratified
     ``val_fraction`` of them becomes val) and the official 10,000 test images,
     28x28 grayscale (channels=1), 10 named classes.  ``subset`` cuts val and
-    test by the same fraction as train (e.g. subset=2000 keeps 370 test images)."""
+    test by the same fraction as train (e.g. subset=2000 keeps 370 test images).
+    Returns a :class:`Splits` of uint8 images, ``image_size`` x ``image_size`` pixels."""
     root = Path(root).expanduser()
     files = {}
     for key, stem in (("xtr", "train-images-idx3-ubyte"), ("ytr", "train-labels-idx1-ubyte"),
@@ -115,11 +116,13 @@ def cifar10(root: str | os.PathLike, image_size: int = 32, subset: int | None = 
             seed: int = 0) -> Splits:
     """CIFAR-10 from ``root/cifar-10-batches-py`` (torchvision, no download):
     50,000 training images (a stratified ``val_fraction`` becomes val) and the
-    official 10,000 test images, 32x32 RGB; ``subset`` as :func:`fashion_mnist`."""
+    official 10,000 test images, 32x32 RGB; ``subset`` as :func:`fashion_mnist`.
+    Returns a :class:`Splits` of uint8 images, ``image_size`` x ``image_size`` pixels."""
     return _cifar("CIFAR10", "cifar-10-batches-py", root, image_size, subset, val_fraction, seed)
 
 
 def cifar100(root: str | os.PathLike, image_size: int = 32, subset: int | None = None, val_fraction: float = 0.1,
              seed: int = 0) -> Splits:
-    """CIFAR-100 (100 fine classes) from ``root/cifar-100-python``; as :func:`cifar10`."""
+    """CIFAR-100 (100 fine classes) from ``root/cifar-100-python``; as :func:`cifar10`.
+    Returns a :class:`Splits` of uint8 images, ``image_size`` x ``image_size`` pixels."""
     return _cifar("CIFAR100", "cifar-100-python", root, image_size, subset, val_fraction, seed)

@@ -22,7 +22,8 @@ _CACHE_VERSION = 1  # bump when decoding changes, so old cache files are not reu
 
 def cache_dir() -> Path | None:
     """Folder of decoded-tensor caches: ``$CNNEFF_CACHE`` or ``<repo>/data/cache``;
-    None when ``CNNEFF_CACHE`` is ``off``/``0``/``none``."""
+    None when ``CNNEFF_CACHE`` is ``off``/``0``/``none``.
+    Returns a Path or None."""
     env = os.environ.get("CNNEFF_CACHE")
     if env is not None and env.strip().lower() in ("off", "0", "none", "false", ""):
         return None

@@ -24,7 +24,8 @@ def elpv(image_size: int = 224, task: str = "binary", subset: int | None = None,
     2,624 300x300 grayscale cells, defect probability 0, 1/3, 2/3 or 1).
     ``task="binary"``: functional (p = 0, 1,508 cells) vs defective (p >= 2/3,
     821 cells), the 295 cells with p = 1/3 dropped; ``task="4class"``: the
-    four probabilities as classes.  Stratified 80/10/10 split, channels=1."""
+    four probabilities as classes.  Stratified 80/10/10 split, channels=1.
+    Returns a :class:`Splits` of uint8 images, ``image_size`` x ``image_size`` pixels."""
     if task not in ELPV_TASKS:
         raise ValueError(f"unknown ELPV task {task!r}; valid: {', '.join(ELPV_TASKS)}")
     data = _elpv_root()

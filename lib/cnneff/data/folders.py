@@ -55,7 +55,9 @@ def image_folder(root: str | os.PathLike, image_size: int = 64, subset: int | No
     ``stream=None`` caches in memory when at most 20,000 images are selected,
     else streams (:class:`FolderImages`); True/False forces it.  Corrupt files
     raise DataError naming the file, or with ``skip_corrupt=True`` are dropped
-    with a warning and counted in ``Splits.skipped``."""
+    with a warning and counted in ``Splits.skipped``.
+    Returns a :class:`Splits` (in memory, or streamed above ``STREAM_THRESHOLD`` images) of uint8 images,
+    ``image_size`` x ``image_size`` pixels."""
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"{root} does not exist; pass the folder that holds one sub-folder per class")
@@ -88,7 +90,9 @@ def deepweeds(root: str | os.PathLike, image_size: int = 64, subset: int | None 
     """DeepWeeds (17,509 256x256 JPEGs, 8 weed species + Negative) in its
     published layout: ``root/images/*.jpg`` and ``root/labels.csv`` with columns
     Filename, Label (0..8), Species; class names come from Species ordered by
-    Label.  Stratified 80/10/10 split; other arguments as :func:`image_folder`."""
+    Label.  Stratified 80/10/10 split; other arguments as :func:`image_folder`.
+    Returns a :class:`Splits` (in memory, or streamed above ``STREAM_THRESHOLD`` images) of uint8 images,
+    ``image_size`` x ``image_size`` pixels."""
     root = Path(root).expanduser()
     csv_path, img_dir = root / "labels.csv", root / "images"
     for p in (root, csv_path, img_dir):

@@ -22,7 +22,8 @@ SOURCES = {  # --data SOURCE[:PATH] -> (loader, needs a path, fixed kwargs)
 def load(spec: str, **kw) -> Splits:
     """Load ``SOURCE[:PATH]`` as the CLI's ``--data`` names it: fashion-mnist[:ROOT],
     elpv, elpv-4class, folder:PATH, deepweeds:PATH, cifar10:PATH, cifar100:PATH.
-    ``kw`` go to the loader (image_size, subset, seed, ...)."""
+    ``kw`` go to the loader (image_size, subset, seed, ...).
+    Returns the loader's :class:`Splits`."""
     source, sep, path = spec.partition(":")
     valid = "fashion-mnist[:ROOT], elpv, elpv-4class, folder:PATH, deepweeds:PATH, cifar10:PATH, cifar100:PATH"
     if source not in SOURCES:
