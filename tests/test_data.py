@@ -92,7 +92,7 @@ def test_cache_hit_is_fast_identical_and_invalidated(folder, monkeypatch, tmp_pa
     def boom(*a, **k):
         raise AssertionError("decoded again despite the cache")
 
-    monkeypatch.setattr(data, "_decode_many", boom)
+    monkeypatch.setattr(data.files, "_decode_many", boom)
     t = time.perf_counter()
     b = data.image_folder(folder, image_size=16)
     assert time.perf_counter() - t < 1.0
@@ -161,7 +161,7 @@ def test_streaming_matches_in_memory(folder):
 
 
 def test_large_folder_streams_by_default(folder, monkeypatch):
-    monkeypatch.setattr(data, "STREAM_THRESHOLD", 10)
+    monkeypatch.setattr(data.files, "STREAM_THRESHOLD", 10)
     assert isinstance(data.image_folder(folder, image_size=8).train, FolderImages)
 
 

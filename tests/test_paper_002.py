@@ -153,8 +153,8 @@ def test_lite0_imagenet_weights_differ_from_random_init():
 def test_compound_coefficients():
     c = compound_coefficients(1, ALPHA, BETA, GAMMA)
     assert c["depth"] == pytest.approx(1.2) and c["width"] == pytest.approx(1.1)
-    assert c["image_size"] == 258 and c["flops_factor"] == pytest.approx(1.2 * 1.1**2 * 1.15**2)
-    assert compound_coefficients(0, 1.2, 1.1, 1.1)["flops_factor"] == 1.0
+    assert c["image_size"] == 258 and c["macs_factor"] == pytest.approx(1.2 * 1.1**2 * 1.15**2)
+    assert compound_coefficients(0, 1.2, 1.1, 1.1)["macs_factor"] == 1.0
     t = compound_table([0, 1, 2], {"paper": (1.2, 1.1, 1.1), "effnet": (ALPHA, BETA, GAMMA)})
     assert len(t) == 6 and t.loc[t["constants"] == "paper", "image_size"].tolist() == [224, 246, 271]
 

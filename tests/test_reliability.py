@@ -96,11 +96,18 @@ def _other_data():
     (dict(augment=False), "augment true -> false"),
     (dict(precision="bf16"), "precision fp32 -> bf16"),
     (dict(label_smoothing=0.1), "label_smoothing"),
+    # settings the identity once left out: now every TrainConfig field that changes the result is in it
+    (dict(final_lr_ratio=0.1), "final_lr_ratio 0.0 -> 0.1"),
+    (dict(eval_batch_size=64), "eval_batch_size 256 -> 64"),
+    (dict(zero_init_residual=True), "zero_init_residual false -> true"),
+    (dict(data="smaller"), "test_set"),  # same train/val, a smaller test split
 ])
 def test_checkpoint_of_another_run_is_refused_naming_the_fields(tmp_path, change, field):
     quick(checkpoint_dir=tmp_path)
     before = (tmp_path / "last.pt").read_bytes()
-    if "data" in change:
+    if change.get("data") == "smaller":
+        change = dict(data=tiny_data(n_test=32))
+    elif "data" in change:
         change = dict(data=_other_data())
     with pytest.raises(CheckpointError) as e:
         quick(checkpoint_dir=tmp_path, model=no_load(tiny_model()), **change)
@@ -319,7 +326,7 @@ def test_unwritable_cache_warns_once_and_continues(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     monkeypatch.setenv("CNNEFF_CACHE", str(blocker / "cache"))
-    monkeypatch.setattr(data, "_CACHE_WARNED", set())
+    monkeypatch.setattr(data.cache, "_CACHE_WARNED", set())
     with pytest.warns(UserWarning, match="cannot write the data cache.*continuing without it"):
         s = data.image_folder(folder, image_size=8)
     assert s.cache == "" and len(s.train) == 12

@@ -64,10 +64,6 @@ def test_solvers():
     assert g["within"] and 1.0 < g["phi"] < 1.5
     t = search.tuned_width(0.25, *TINYNETS["c"][::2])  # the paper's TinyNet-C (r, d), width re-tuned
     assert t["within"] and abs(t["w"] - TINYNETS["c"][1]) < 0.05
-    table = search.shrink_variants(0.5, tinynet=TINYNETS["b"], paper_tinynet=TINYNETS["b"])
-    assert list(table["label"])[:4] == ["inverse giant formula", "shrink by r alone", "shrink by d alone",
-                                        "shrink by w alone"]
-    assert table["within"].iloc[:5].all()  # the paper's own TinyNet-B costs 0.52 C0
 
 
 # ---------------------------------------------------------------- Pareto and non-dominated sorting

@@ -37,6 +37,7 @@ def _int(text: str) -> int:
 
 
 def cmd_macs(args) -> int:
+    """`cnneff macs`: print a model's params and MACs (and FLOPs = 2 MACs). Returns the exit status 0."""
     from .counting import check_image_size, count, per_layer
     from .models import build_model
 
@@ -61,6 +62,7 @@ def cmd_macs(args) -> int:
 
 
 def cmd_run(args) -> int:
+    """`cnneff run`: execute notebooks into their results folder. Returns the exit status 0."""
     from .runner import check_runs, notebook_names, parse_value, run_folder, run_notebook
 
     overrides = {k: parse_value(v) for k, v in (args.param or [])}
@@ -122,7 +124,7 @@ def _read_weights(path: str) -> dict:
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unpickling failure means a file we cannot use
-        from .train import _why_unloadable
+        from .checkpoint import _why_unloadable
 
         raise CliError(f"weights file {path} is not a readable PyTorch state dict ({_why_unloadable(e)}); "
                        f"{fix}") from None
@@ -161,13 +163,31 @@ def _check_splits(splits) -> None:
                        "per class) or a test/ sub-folder, or use a larger --subset")
 
 
+# `cnneff train` option -> TrainConfig field, for the options that are one-to-one
+_TRAIN_OPTIONS = dict(epochs="epochs", batch_size="batch_size", optimizer="optimizer", lr="lr",
+                      weight_decay="weight_decay", warmup_epochs="warmup_epochs", schedule="schedule",
+                      augment="augment", bn_recalibration="bn_recalibration_batches", precision="precision",
+                      channels_last="channels_last", device="device", seed="seed", checkpoint_dir="checkpoint_dir",
+                      image_size="image_size", restart="restart")
+
+
+def _train_config(args):
+    """The TrainConfig of a ``cnneff train`` command line: the "cpu" preset with the options given."""
+    from .config import TrainConfig
+
+    return TrainConfig.preset("cpu", progress=not args.json,
+                              **{field: getattr(args, opt) for opt, field in _TRAIN_OPTIONS.items()})
+
+
 def cmd_train(args) -> int:
+    """`cnneff train`: check everything, load the data, train with the "cpu" preset plus the options. Returns 0."""
     import torch
 
     from . import data as data_mod
     from .counting import check_image_size, count
     from .models import build_model, load_state_dict
-    from .train import _locked, _read_checkpoint, check_checkpoint_dir, fit, resolve_device
+    from .checkpoint import _locked, _read_checkpoint, check_checkpoint_dir
+    from .train import fit, resolve_device
 
     # everything that can be checked without the data, before loading it
     _check_model_name(args.model)
@@ -183,6 +203,7 @@ def cmd_train(args) -> int:
         raise CliError("--epochs and --batch-size must be at least 1")
     if args.threads is not None and args.threads < 1:
         raise CliError("--threads must be at least 1")
+    _train_config(args)  # every training setting checked (one line naming the field) before the data loads
     weights = _read_weights(args.weights) if args.weights else None
     if args.checkpoint_dir:
         folder = check_checkpoint_dir(args.checkpoint_dir)
@@ -224,12 +245,7 @@ def cmd_train(args) -> int:
         why = " ".join(str(e).split())[:120] or type(e).__name__
         raise CliError(f"{args.model} cannot take {args.image_size}x{args.image_size} images ({why}); pass a larger "
                        f"--image-size (its native size is {getattr(model, 'image_size', '?')})") from None
-    r = fit(model, splits, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-            weight_decay=args.weight_decay, warmup_epochs=args.warmup_epochs, schedule=args.schedule,
-            augment=args.augment, bn_recalibration_batches=args.bn_recalibration, precision=args.precision,
-            channels_last=args.channels_last, device=args.device, seed=args.seed,
-            checkpoint_dir=args.checkpoint_dir, image_size=args.image_size, progress=not args.json,
-            restart=args.restart)
+    r = fit(model, splits, _train_config(args))
     out = dict(model=args.model, data=splits.name, image_size=args.image_size, epochs=args.epochs,
                train_images=len(splits.train), test_images=r.test.get("n"),
                test_accuracy=r.test.get("accuracy"), precision=r.test.get("precision"),
@@ -254,6 +270,7 @@ def _check_profile_folder(profile: str) -> None:
 
 
 def cmd_claims(args) -> int:
+    """`cnneff claims`: print the scorecard of a profile or run folder. Returns the exit status 0."""
     import pandas as pd
 
     from .scorecard import counts, scorecard
@@ -271,6 +288,7 @@ def cmd_claims(args) -> int:
 
 
 def cmd_models(args) -> int:
+    """`cnneff models`: print the model registry. Returns the exit status 0."""
     from .models import model_table
 
     print(model_table().to_string(index=False))
@@ -278,6 +296,9 @@ def cmd_models(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``cnneff`` sub-command.  Returns it."""
+    from .config import OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig
+
     p = argparse.ArgumentParser(prog="cnneff", description="CNN-efficiency reproducibility book helpers")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -310,27 +331,26 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True,
                    help="fashion-mnist | elpv | elpv-4class | folder:PATH | deepweeds:PATH | cifar10:PATH | cifar100:PATH")
     t.add_argument("--image-size", type=_int, default=64, help="side the images are stored and trained at (default 64)")
-    t.add_argument("--epochs", type=_int, default=2)
+    # Training defaults: TrainConfig's "cpu" preset (short CPU runs from scratch; reasons in cnneff.config).
+    cpu = TrainConfig.preset("cpu")
+    t.add_argument("--epochs", type=_int, default=cpu.epochs)
     t.add_argument("--subset", type=_int, default=None, help="keep at most K training images (stratified)")
-    # Defaults tuned for short CPU runs from scratch (2 epochs, a few thousand images):
-    # AdamW with a short warm-up learns fastest, augmentation only pays off over
-    # more epochs, and recomputed BatchNorm statistics keep eval accuracy from
-    # collapsing after few, large steps (see cnneff.train.recalibrate_bn).
-    t.add_argument("--batch-size", type=_int, default=32)
-    t.add_argument("--optimizer", choices=("sgd", "rmsprop", "adamw"), default="adamw")
-    t.add_argument("--lr", type=float, default=0.003)
-    t.add_argument("--weight-decay", type=float, default=0.01)
-    t.add_argument("--warmup-epochs", type=float, default=0.1)
-    t.add_argument("--schedule", choices=("constant", "cosine", "linear", "step", "exponential"), default="cosine")
-    t.add_argument("--augment", action="store_true", help="random flips and crops (worth it for longer runs)")
-    t.add_argument("--bn-recalibration", type=_int, default=20, metavar="BATCHES",
+    t.add_argument("--batch-size", type=_int, default=cpu.batch_size)
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default=cpu.optimizer)
+    t.add_argument("--lr", type=float, default=cpu.lr)
+    t.add_argument("--weight-decay", type=float, default=cpu.weight_decay)
+    t.add_argument("--warmup-epochs", type=float, default=cpu.warmup_epochs)
+    t.add_argument("--schedule", choices=SCHEDULES, default=cpu.schedule)
+    t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=cpu.augment,
+                   help="random flips and crops (worth it for longer runs)")
+    t.add_argument("--bn-recalibration", type=_int, default=cpu.bn_recalibration_batches, metavar="BATCHES",
                    help="recompute BatchNorm statistics over this many training batches each epoch (0: off)")
-    t.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32")
-    t.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
+    t.add_argument("--precision", choices=PRECISIONS, default=cpu.precision)
+    t.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=cpu.channels_last,
                    help="NHWC memory format (default on: 1.2-1.6x faster training on CPU, benchmarks/engine_speed.py)")
-    t.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    t.add_argument("--device", default=cpu.device, help="auto | cpu | cuda | cuda:N")
     t.add_argument("--threads", type=_int, default=None, help="torch CPU threads")
-    t.add_argument("--seed", type=_int, default=0)
+    t.add_argument("--seed", type=_int, default=cpu.seed)
     t.add_argument("--pretrained", action="store_true", help="ImageNet weights shipped offline (efficientnet_lite0)")
     t.add_argument("--weights", default=None, help="local state dict file to start from (timm/torchvision format)")
     t.add_argument("--checkpoint-dir", default=None,
@@ -359,6 +379,7 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def main(argv=None) -> int:
+    """Run one ``cnneff`` command.  Returns the exit status: 0, or 2 after one ``cnneff: error:`` line."""
     from .models import UnknownModelError
     from .runner import RunError
 

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .measure import weight_dtype
+from .core import weight_dtype
 
 __all__ = ["Counts", "count", "count_params", "count_macs", "per_layer", "check_image_size", "separable_costs"]
 

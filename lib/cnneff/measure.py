@@ -7,7 +7,6 @@ machines: :func:`hardware_info` is recorded next to them for that reason.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
 import statistics
@@ -16,39 +15,14 @@ import time
 import torch
 from torch import nn
 
+from .core import AUTOCAST_DTYPES, autocast, check_precision, num_threads, weight_dtype  # noqa: F401 (re-exported)
+
 __all__ = ["num_threads", "autocast", "weight_dtype", "inference_latency", "training_throughput", "hardware_info"]
-
-# Autocast dtype of each reduced precision; "fp32" (or anything else) runs without autocast.
-AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-@contextlib.contextmanager
-def num_threads(n: int | None):
-    """Temporarily set ``torch.set_num_threads(n)`` (None leaves it unchanged)."""
-    old = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def autocast(device_type: str, precision: str):
-    """``torch.autocast`` for ``precision``: bf16 / fp16 autocast, disabled for fp32."""
-    dtype = AUTOCAST_DTYPES.get(precision)
-    return torch.autocast(device_type, dtype=dtype, enabled=dtype is not None)
-
-
-def weight_dtype(model: nn.Module) -> torch.dtype | None:
-    """dtype of the model's first floating-point parameter (None if it has none):
-    fp16/bf16 for a model converted with ``.half()``, whose inputs must match."""
-    return next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
 
 
 def inference_latency(model: nn.Module, image_size: int, batch_size: int = 1, repeats: int = 20,
@@ -136,8 +110,7 @@ def training_throughput(model: nn.Module, image_size: int, batch_size: int = 32,
     (batch_size / median step seconds), ``step_ms`` (median), ``batch_size``,
     ``image_size``, ``precision``, ``channels_last``, ``threads``.  The model's
     weights change: pass a copy if you need them."""
-    if precision not in ("fp32", "bf16", "fp16"):
-        raise ValueError(f"unknown precision {precision!r}; choose fp32, bf16 or fp16")
+    check_precision(precision)
     device = torch.device(device)
     model = model.to(device).train()
     x = torch.randn(batch_size, in_chans, image_size, image_size, device=device)

@@ -24,6 +24,9 @@ import torch
 from torch import nn
 
 from .claims import paper_table
+# Compound-scaling constants live in cnneff.scaling; re-exported here, their old home.
+from .scaling import (ALPHA, B0_ARCH, B0_HEAD, B0_STEM, B_VARIANTS, BASE_RESOLUTION, BETA, GAMMA,  # noqa: F401
+                      check_rwd, image_side, inverse_giant)
 
 __all__ = [
     "MODELS", "ModelSpec", "build_model", "model_names", "native_image_size",
@@ -37,21 +40,6 @@ __all__ = [
 # repeats, kK = KxK depthwise kernel, sS = stride of the first block, eE =
 # expansion ratio, cC = output channels, se0.25 = squeeze-excite to 1/4 of the
 # block's input channels.
-B0_ARCH = [
-    ["ds_r1_k3_s1_e1_c16_se0.25"],
-    ["ir_r2_k3_s2_e6_c24_se0.25"],
-    ["ir_r2_k5_s2_e6_c40_se0.25"],
-    ["ir_r3_k3_s2_e6_c80_se0.25"],
-    ["ir_r3_k5_s1_e6_c112_se0.25"],
-    ["ir_r4_k5_s2_e6_c192_se0.25"],
-    ["ir_r1_k3_s1_e6_c320_se0.25"],
-]
-BASE_RESOLUTION = 224  # EfficientNet-B0's input side: r = 1.0
-
-# EfficientNet's grid-searched compound-scaling constants: depth d = ALPHA**phi,
-# width w = BETA**phi, resolution r = GAMMA**phi, with ALPHA * BETA**2 * GAMMA**2
-# = 1.92 ~ 2, so each step of phi about doubles (or, inverted, halves) the MACs.
-ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15
 
 
 class UnknownModelError(KeyError):
@@ -103,7 +91,7 @@ def native_image_size(name: str, **overrides) -> int:
         return build_model(name).image_size
     spec = _spec(name)
     if "r" in overrides or "r" in spec.defaults:
-        return int(BASE_RESOLUTION * overrides.get("r", spec.defaults.get("r")))
+        return image_side(overrides.get("r", spec.defaults.get("r")))
     return spec.image_size
 
 
@@ -126,7 +114,7 @@ def build_model(name: str, num_classes: int = 1000, **overrides) -> nn.Module:
         spec = _spec(name)
         kwargs = {**spec.defaults, **overrides}
         model = spec.builder(num_classes=num_classes, **kwargs)
-        size = int(BASE_RESOLUTION * kwargs["r"]) if "r" in kwargs else spec.image_size
+        size = image_side(kwargs["r"]) if "r" in kwargs else spec.image_size
     model.image_size = size
     model.cnneff_name = name
     return model
@@ -173,12 +161,9 @@ def _tv(arch):
     return build
 
 
-# Native resolutions of the EfficientNet paper (Tan & Le 2019, Table 1 / code):
-# B1..B7 were tuned by hand, so they are not exactly 224 * GAMMA**phi
-# (e.g. B1: 224 * 1.15 = 257.6 but the paper uses 240).
-_B_RES = [224, 240, 260, 300, 380, 456, 528, 600]
-# (width, depth) multipliers of B0..B7 (EfficientNet paper / torchvision).
-_B_WD = [(1.0, 1.0), (1.0, 1.1), (1.1, 1.2), (1.2, 1.4), (1.4, 1.8), (1.6, 2.2), (1.8, 2.6), (2.0, 3.1)]
+# Native resolutions and (width, depth) multipliers of B0..B7: cnneff.scaling.B_VARIANTS.
+_B_RES = [side for _, _, side, _ in B_VARIANTS.values()]
+_B_WD = [(w, d) for w, d, _, _ in B_VARIANTS.values()]
 for _phi, (_res, (_w, _d)) in enumerate(zip(_B_RES, _B_WD)):
     _register(f"efficientnet_b{_phi}", _tv(f"efficientnet_b{_phi}"), _res, "torchvision",
               f"compound scaling: width x{_w}, depth x{_d}, {_res} px")
@@ -199,7 +184,7 @@ def _timm_effnet(arch, width, depth, num_classes, depth_trunc, fix_stem, num_fea
         block_args=decode_arch_def(arch, depth, depth_trunc=depth_trunc),
         num_classes=num_classes,
         num_features=num_features,
-        stem_size=32,
+        stem_size=B0_STEM,
         fix_stem=fix_stem,
         round_chs_fn=partial(round_channels, multiplier=width),
         **kw,
@@ -213,24 +198,14 @@ def twisted_b0(r: float = 1.0, w: float = 1.0, d: float = 1.0, num_classes: int 
     channels rounded to multiples of 8 (never below 90 % of the exact value),
     each stage's repeats ``max(1, round(repeats * d))``, the 32-channel stem
     fixed and the 1280-feature head never narrowed.  Returns the model."""
-    for k, v in dict(r=r, w=w, d=d).items():
-        if not (isinstance(v, (int, float)) and v > 0):
-            raise ValueError(f"multiplier {k} must be a positive number, got {v!r}")
+    check_rwd(r, w, d)
     from timm.models._efficientnet_builder import round_channels
 
     model = _timm_effnet(B0_ARCH, w, d, num_classes, depth_trunc="round", fix_stem=True,
-                         num_features=max(1280, round_channels(1280, w, 8, None)), **kw)
-    model.image_size = int(BASE_RESOLUTION * r)
+                         num_features=max(B0_HEAD, round_channels(B0_HEAD, w, 8, None)), **kw)
+    model.image_size = image_side(r)
     model.rwd = (r, w, d)
     return model
-
-
-def inverse_giant(phi: float) -> tuple[float, float, float]:
-    """(r, w, d) of EfficientNet-B^-phi, the inverse giant formula of the TinyNet
-    paper: r = GAMMA**-phi, w = BETA**-phi, d = ALPHA**-phi, so MACs ~ (ALPHA *
-    BETA**2 * GAMMA**2)**-phi = 1.92**-phi ~ 2**-phi of B0 before rounding.
-    ``phi`` may be any real number (the tuned B^-2..B^-4 use a real phi)."""
-    return GAMMA ** -phi, BETA ** -phi, ALPHA ** -phi
 
 
 def scaled_b0(r: float = 1.0, w: float = 1.0, d: float = 1.0, num_classes: int = 1000,
@@ -254,16 +229,14 @@ def scaled_b0(r: float = 1.0, w: float = 1.0, d: float = 1.0, num_classes: int =
     head never below 1280), which cannot give the paper's EfficientNet-B^-4 its
     1.3M parameters: a 1280-feature head's classifier alone has 1.28M.
     Returns the model."""
-    for k, v in dict(r=r, w=w, d=d).items():
-        if not (isinstance(v, (int, float)) and v > 0):
-            raise ValueError(f"multiplier {k} must be a positive number, got {v!r}")
+    check_rwd(r, w, d)
     if depth_trunc not in ("round", "ceil"):
         raise ValueError(f"depth_trunc must be 'round' or 'ceil', got {depth_trunc!r}")
     from timm.models._efficientnet_builder import round_channels
 
     model = _timm_effnet(B0_ARCH, w, d, num_classes, depth_trunc=depth_trunc, fix_stem=False,
-                         num_features=round_channels(1280, w), **kw)
-    model.image_size = int(BASE_RESOLUTION * r)
+                         num_features=round_channels(B0_HEAD, w), **kw)
+    model.image_size = image_side(r)
     model.rwd = (r, w, d)
     return model
 
@@ -326,7 +299,7 @@ TINYNETS: dict[str, tuple[float, float, float]] = {
     for _, row in paper_table("tinynet_rwd").iterrows()
 }
 for _k, (_r, _w, _d) in TINYNETS.items():
-    _register(f"tinynet_{_k}", twisted_b0, int(BASE_RESOLUTION * _r), "timm conventions (= timm tinynet_*)",
+    _register(f"tinynet_{_k}", twisted_b0, image_side(_r), "timm conventions (= timm tinynet_*)",
               f"TinyNet-{_k.upper()}: r={_r}, w={_w}, d={_d}", r=_r, w=_w, d=_d)
 
 # EfficientNet-B^-1..B^-4 of the TinyNet paper (Table 3), tuned to about
@@ -372,13 +345,13 @@ for _phi in range(1, 5):
     _r, _w, _d = inverse_giant_tuned(_phi)
     _how = ("the paper's tuned r, w, d" if _phi not in INVERSE_GIANT_TUNED_PHI
             else f"our tuning: inverse giant formula at phi={INVERSE_GIANT_TUNED_PHI[_phi]}")
-    _register(f"efficientnet_bm{_phi}", scaled_b0, int(BASE_RESOLUTION * _r), "EfficientNet conventions, tuned",
+    _register(f"efficientnet_bm{_phi}", scaled_b0, image_side(_r), "EfficientNet conventions, tuned",
               f"EfficientNet-B^-{_phi} tuned to Table 3's FLOPs ({_how}): r={_r:.3f}, w={_w:.3f}, d={_d:.3f}",
               r=_r, w=_w, d=_d)
 # The untuned integer-phi models (the plain inverse giant formula, tiny conventions):
 for _phi in range(1, 5):
     _r, _w, _d = inverse_giant(_phi)
-    _register(f"efficientnet_bm{_phi}_integer", twisted_b0, int(BASE_RESOLUTION * _r),
+    _register(f"efficientnet_bm{_phi}_integer", twisted_b0, image_side(_r),
               "inverse giant formula, integer phi (untuned)",
               f"EfficientNet-B^-{_phi} untuned: r=1.15^-{_phi}={_r:.3f}, w=1.1^-{_phi}={_w:.3f}, "
               f"d=1.2^-{_phi}={_d:.3f}", r=_r, w=_w, d=_d)

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from .core import atomic_write_text  # re-exported: its home is cnneff.core
 from .paths import base_profile, output_dir, results_dir
 
 __all__ = ["PROVENANCE", "atomic_write_text", "save_metrics", "load_metrics"]
@@ -13,31 +12,6 @@ __all__ = ["PROVENANCE", "atomic_write_text", "save_metrics", "load_metrics"]
 # Keys every metrics.json carries besides the claimed metrics: where and how a result was obtained.
 # paper_data: true when the run read the paper's own data set (DATA_ROOT), false on an embedded stand-in.
 PROVENANCE = ("hardware", "parameters", "wall_seconds", "cpu_seconds", "n_test", "training_device", "paper_data")
-
-
-def atomic_write_text(path: Path | str, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and
-    ``os.replace``, so a reader never sees a half-written file and a crash leaves
-    the previous version intact.  Returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: give the file the mode open() would
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    """The process's umask (read by setting and restoring it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _jsonable(x):

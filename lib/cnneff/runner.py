@@ -331,7 +331,7 @@ def _scrub(path: Path, name: str | None = None, profile: str = "cpu") -> None:
         at = next((i + 1 for i, c in enumerate(nb["cells"]) if "parameters" in c.get("metadata", {}).get("tags", [])), 1)
         nb["cells"].insert(at, dict(cell_type="markdown", id=f"rerun-{name}"[:64], metadata={"tags": ["rerun-box"]},
                                     source=rerun_box(name, profile, used)))
-    from .results import atomic_write_text
+    from .core import atomic_write_text
 
     atomic_write_text(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
@@ -396,7 +396,7 @@ def run_notebook(name: str, profile: str = "cpu", overrides: dict | None = None,
     _scrub(tmp, name, folder_name)
     os.replace(tmp, final)
     failed.unlink(missing_ok=True)
-    from .results import atomic_write_text
+    from .core import atomic_write_text
 
     atomic_write_text(out_dir / f"{name}.stamp.json", json.dumps(_stamp(name, raw, out_dir), indent=1) + "\n")
     print(f"{name}: executed in {time.perf_counter() - t0:.0f} s -> {final.relative_to(ROOT) if final.is_relative_to(ROOT) else final}")

@@ -1,4 +1,9 @@
-"""The training engine: ``fit`` / ``evaluate`` with every knob a named argument.
+"""The training engine: ``fit`` / ``train_one_epoch`` / ``evaluate``.
+
+Every knob lives in one :class:`~cnneff.config.TrainConfig` (defaults, reasons,
+validation, presets); ``fit(model, data, config, **overrides)`` also takes the
+fields as keyword arguments.  Checkpoint files (run identity, lock, atomic
+writes) are :mod:`cnneff.checkpoint`'s job.
 
 Written in the style of torchvision's ``references/classification/train.py``:
 plain functions, no trainer class to subclass.  What it adds:
@@ -29,16 +34,10 @@ plain functions, no trainer class to subclass.  What it adds:
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import math
 import os
-import re
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import pandas as pd
@@ -47,30 +46,20 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .measure import autocast, weight_dtype
+from . import core
+# Checkpoint and config names are re-exported here: their old home was this module.
+from .checkpoint import (CheckpointError, _atomic_save, _identity_diff, _locked, _read_checkpoint,  # noqa: F401
+                         _why, _why_unloadable, check_checkpoint_dir, data_fingerprint, open_checkpoint,
+                         run_identity)
+from .config import OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES, TrainConfig, TrainError  # noqa: F401
+from .core import IMAGENET_MEAN, IMAGENET_STD, autocast, weight_dtype  # noqa: F401
 
 __all__ = [
-    "PRECISIONS", "OPTIMIZERS", "SCHEDULES", "Callback", "TrainState", "FitResult", "fit", "evaluate",
-    "BatchNormL1", "ProgressiveLearning", "resolve_device", "linear_probe", "lr_factor", "recalibrate_bn",
-    "TrainError", "CheckpointError", "run_identity", "check_checkpoint_dir",
+    "PRECISIONS", "OPTIMIZERS", "SCHEDULES", "TrainConfig", "PRESETS", "Callback", "TrainState", "FitResult", "Run",
+    "fit", "train_one_epoch", "evaluate", "build_optimizer", "build_schedule", "BatchNormL1", "ProgressiveLearning",
+    "resolve_device", "linear_probe", "lr_factor", "recalibrate_bn", "zero_init_residual", "TrainError",
+    "CheckpointError", "run_identity", "check_checkpoint_dir",
 ]
-
-PRECISIONS = ("fp32", "bf16", "fp16")
-OPTIMIZERS = ("sgd", "rmsprop", "adamw")
-SCHEDULES = ("constant", "cosine", "linear", "step", "exponential")
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class TrainError(ValueError):
-    """A training run cannot start as asked (unknown or absent device, a
-    training split too small); the one-line message names the problem and the fix."""
-
-
-class CheckpointError(TrainError):
-    """A checkpoint folder or file cannot be used: it belongs to another run, is
-    unreadable, is locked by a running fit, or cannot be written.  The one-line
-    message names the file and the fix (another checkpoint folder, or restart)."""
 
 
 # ----------------------------------------------------------------------------
@@ -218,25 +207,13 @@ def set_dropout(model: nn.Module, p: float):
 # ----------------------------------------------------------------------------
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """Return the ``torch.device`` to run on: ``"auto"`` -> cuda if available,
-    else cpu; anything else as given.  Raises :class:`TrainError` for a name
-    torch does not know (a typo) and for a CUDA/MPS device this machine lacks."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else cpu; anything else as given (:func:`cnneff.core.resolve_device`).
+    Raises :class:`TrainError` for a name torch does not know (a typo) and for
+    a CUDA/MPS device this machine lacks."""
     try:
-        d = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise TrainError(f"unknown device {str(device)!r}; use auto, cpu, cuda or cuda:N (--device)") from None
-    if d.type == "cuda":
-        if not torch.cuda.is_available():
-            raise TrainError(f"device {str(device)!r} needs a CUDA GPU and torch sees none "
-                             "(torch.cuda.is_available() is False); use device cpu or auto (--device cpu)")
-        n = torch.cuda.device_count()
-        if d.index is not None and d.index >= n:
-            raise TrainError(f"device {str(device)!r} does not exist: this machine has {n} CUDA GPU(s), "
-                             f"cuda:0 to cuda:{n - 1}; pass one of those")
-    elif d.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-        raise TrainError(f"device {str(device)!r} is not available on this machine; use device cpu or auto")
-    return d
+        return core.resolve_device(device)
+    except core.DeviceError as e:
+        raise TrainError(str(e)) from None
 
 
 def lr_factor(step: int, steps_per_epoch: int, epochs: int, schedule: str = "cosine", warmup_epochs: float = 0,
@@ -266,14 +243,38 @@ def lr_factor(step: int, steps_per_epoch: int, epochs: int, schedule: str = "cos
     raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
 
 
-def _make_optimizer(params, name, lr, momentum, weight_decay):
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    if name == "rmsprop":  # TF-style RMSProp as the EfficientNet papers use it
-        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-3, momentum=momentum, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+def build_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """The optimizer ``cfg.optimizer`` over ``params`` with ``cfg``'s lr, momentum and weight decay."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "rmsprop":  # TF-style RMSProp as the EfficientNet papers use it
+        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=0.9, eps=1e-3, momentum=cfg.momentum,
+                                   weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+def build_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int):
+    """A per-step ``LambdaLR`` following :func:`lr_factor` with ``cfg``'s schedule settings."""
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(
+        s, steps_per_epoch, cfg.epochs, cfg.schedule, cfg.warmup_epochs, cfg.final_lr_ratio, cfg.step_epochs,
+        cfg.step_gamma))
+
+
+def zero_init_residual(model: nn.Module) -> int:
+    """Zero the scale of the last BatchNorm of every block with an identity
+    shortcut (timm's ``has_skip``; ``bn3`` of an inverted residual, ``bn2`` of
+    a depthwise-separable block), so that each residual block starts as the
+    identity (Goyal et al. 2017).  Returns the number of blocks changed."""
+    n = 0
+    for block in model.modules():
+        if getattr(block, "has_skip", False):
+            bn = getattr(block, "bn3", None) or getattr(block, "bn2", None)
+            if isinstance(bn, nn.modules.batchnorm._BatchNorm) and bn.weight is not None:
+                nn.init.zeros_(bn.weight)
+                n += 1
+    return n
 
 
 def _norm_stats(model, mean, std):
@@ -407,8 +408,7 @@ def evaluate(model: nn.Module, dataset, *, batch_size: int = 256, image_size: in
     ``seconds`` (wall time) and ``images_per_second``."""
     from sklearn.metrics import precision_recall_fscore_support
 
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    core.check_precision(precision)
     device = resolve_device(device)
     image_size = image_size or _stored_size(dataset)
     mean, std = _norm_stats(model, mean, std)
@@ -464,213 +464,8 @@ class FitResult:
 
 
 # ----------------------------------------------------------------------------
-# Checkpoints: run identity, lock, atomic writes
+# Distributed start, then fit: setup, epochs (train_one_epoch + _end_epoch), checkpoints
 # ----------------------------------------------------------------------------
-_CKPT_KEYS = ("model", "optimizer", "scheduler", "scaler", "rng", "callbacks", "history", "epoch", "step",
-              "randaug", "mixup")
-_HASH_FIELDS = ("architecture", "trainable", "classes")  # shown by name only when they differ
-
-
-def _why(e: BaseException, limit: int = 140) -> str:
-    """One line of an exception's message, at most ``limit`` characters."""
-    text = " ".join(str(getattr(e, "strerror", None) or e).split()) or type(e).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _why_unloadable(e: BaseException) -> str:
-    """A short reason why ``torch.load`` failed (its weights-only unpickler's
-    advice about allow-lists is irrelevant to a damaged file).  Returns one line."""
-    text = " ".join(str(e).split())
-    m = re.search(r"Unpickler error: (.*?)(?: Check the documentation|$)", text)
-    if m:
-        return f"not a PyTorch file: {m.group(1).strip() or 'unpickling failed'}"
-    return f"{type(e).__name__}: {_why(e)}"
-
-
-def _digest(parts: Iterable) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(p if isinstance(p, bytes) else str(p).encode())
-        h.update(b"\0")
-    return h.hexdigest()[:16]
-
-
-def data_fingerprint(dataset) -> str:
-    """Identity of one split's content: ``"N x CxHxW <hash>"``.  In-memory sets
-    hash every label, 64 evenly spaced whole images and a strided sample of
-    about 4 M bytes over the whole uint8 tensor (so another data set with the
-    same image count, or another stored size, changes it); streamed folders hash
-    every path and label plus the size and mtime of 64 files.  Returns the string."""
-    n = len(dataset)
-    h = hashlib.sha256()
-    labels = getattr(dataset, "labels", None)
-    if labels is not None:
-        h.update(torch.as_tensor(labels).to(torch.int64).cpu().contiguous().numpy().tobytes())
-    images, items = getattr(dataset, "images", None), getattr(dataset, "items", None)
-    if isinstance(images, torch.Tensor):
-        x = images.detach().cpu()
-        shape = "x".join(map(str, x.shape[1:]))
-        h.update(f"{tuple(x.shape)} {x.dtype}".encode())
-        if n:
-            idx = torch.linspace(0, n - 1, min(n, 64)).round().long().unique()
-            h.update(x[idx].contiguous().numpy().tobytes())
-            flat = x.reshape(-1)
-            h.update(flat[:: max(1, flat.numel() // (1 << 22))].contiguous().numpy().tobytes())
-    elif items is not None:
-        size, ch = getattr(dataset, "image_size", "?"), getattr(dataset, "channels", "?")
-        shape = f"{ch}x{size}x{size}"
-        for p, y in items:
-            h.update(f"{p}\t{y}\n".encode())
-        for i in range(0, n, max(1, n // 64)):
-            try:
-                st = os.stat(items[i][0])
-                h.update(f"{st.st_size} {st.st_mtime_ns}".encode())
-            except OSError:
-                h.update(b"missing")
-    else:
-        shape = "?"
-        for i in range(0, n, max(1, n // 16)):
-            x, y = dataset[i]
-            x = torch.as_tensor(x)
-            shape = "x".join(map(str, x.shape))
-            h.update(x.cpu().contiguous().numpy().tobytes() + str(int(y)).encode())
-    return f"{n} x {shape} {h.hexdigest()[:16]}"
-
-
-def run_identity(model: nn.Module, data, **config) -> dict:
-    """The identity of a training run, as a checkpoint stores it: ``config``
-    (every :func:`fit` argument that changes the result, as given) plus
-    ``model`` (registry name or class), ``architecture`` (hash of the
-    state-dict keys, shapes and dtypes), ``trainable`` (hash of the names of
-    the parameters that require grad), ``data`` (source name),
-    ``num_classes``, ``classes`` (hash of the names) and ``train_set`` /
-    ``val_set`` (:func:`data_fingerprint`).  Returns a flat dict of JSON values."""
-    m = model.module if hasattr(model, "module") else model
-    classes = [str(c) for c in (getattr(data, "classes", None) or [])]
-    val = getattr(data, "val", None)
-    out = dict(config)
-    out.update(
-        model=getattr(m, "cnneff_name", None) or type(m).__qualname__,
-        architecture=_digest(f"{k}:{tuple(v.shape)}:{v.dtype}" for k, v in m.state_dict().items()),
-        trainable=_digest(k for k, p in m.named_parameters() if p.requires_grad),
-        data=str(getattr(data, "name", "") or type(data.train).__name__),
-        num_classes=len(classes), classes=_digest(classes),
-        train_set=data_fingerprint(data.train), val_set=data_fingerprint(val) if val is not None else "none")
-    return json.loads(json.dumps(out, default=str))  # tuples -> lists, exactly as a reload sees them
-
-
-def _identity_diff(old: dict, new: dict) -> list[str]:
-    """Fields whose values differ, as ``"lr 0.1 -> 0.5"`` (values shown when short)."""
-    out = []
-    for k in list(new) + [k for k in old if k not in new]:
-        a, b = old.get(k, "(absent)"), new.get(k, "(absent)")
-        if a == b:
-            continue
-        ra, rb = (json.dumps(v) if not isinstance(v, str) else v for v in (a, b))
-        out.append(k if k in _HASH_FIELDS or len(ra) + len(rb) > 50 else f"{k} {ra} -> {rb}")
-    return out
-
-
-def check_checkpoint_dir(checkpoint_dir: str | Path) -> Path:
-    """Create ``checkpoint_dir`` if needed and prove it writable (a temporary
-    file is created and removed).  Returns it as a Path; raises
-    :class:`CheckpointError` naming the folder and the fix otherwise."""
-    folder = Path(checkpoint_dir).expanduser()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test.", suffix=".tmp")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise CheckpointError(f"cannot write to checkpoint folder {folder} ({_why(e)}); "
-                              "pass a writable --checkpoint-dir") from None
-    return folder
-
-
-@contextlib.contextmanager
-def _locked(folder: Path):
-    """Hold ``folder/.lock`` (``fcntl.flock``, exclusive) while the block runs;
-    :class:`CheckpointError` if another process holds it."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock
-        yield
-        return
-    path = folder / ".lock"
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as e:
-        raise CheckpointError(f"cannot write to checkpoint folder {folder} ({_why(e)}); "
-                              "pass a writable --checkpoint-dir") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
-        os.close(fd)
-        who = f"process {holder}" if holder else "another process"
-        raise CheckpointError(f"checkpoint folder {folder} is in use by a running fit ({who} holds {path}); "
-                              "wait for it to finish or pass another --checkpoint-dir") from None
-    try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-def _atomic_save(obj, path: Path):
-    """``torch.save`` to a unique temporary file beside ``path``, fsync, then
-    ``os.replace``: a reader (or a resumed run) sees the old or the new file,
-    never half of one.  The temporary file is removed on any failure; a failed
-    write (disk full, folder gone) raises :class:`CheckpointError`."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise CheckpointError(f"cannot write checkpoint {path} ({_why(e)}); "
-                              "pass a writable --checkpoint-dir") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        why = _why(e)
-        if isinstance(e, (OSError, RuntimeError)):  # torch reports a full disk as a RuntimeError of its zip writer
-            with contextlib.suppress(OSError):
-                if getattr(e, "errno", None) == 28 or shutil.disk_usage(path.parent).free < (16 << 20):
-                    why = "no space left on device"
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, (OSError, RuntimeError)):
-            raise CheckpointError(f"cannot write checkpoint {path} ({why}); free disk space or pass another "
-                                  "--checkpoint-dir, then rerun: it resumes from the last complete epoch") from None
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-
-
-def _read_checkpoint(path: Path) -> dict:
-    """Load a checkpoint onto the CPU; :class:`CheckpointError` naming the file
-    if it cannot be read or is not one of :func:`fit`'s checkpoints."""
-    fix = "delete it or pass --restart (fit(restart=True)) to start over"
-    try:
-        if path.stat().st_size == 0:
-            raise EOFError("the file is empty")
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any failure to unpickle means an unusable file
-        raise CheckpointError(f"checkpoint {path} is unreadable ({_why_unloadable(e)}): it is corrupt, truncated "
-                              f"or empty; {fix}") from None
-    if not isinstance(saved, dict) or any(k not in saved for k in _CKPT_KEYS):
-        raise CheckpointError(f"{path} is not a training checkpoint of cnneff.train.fit; {fix}")
-    return saved
-
-
 def _dist():
     import torch.distributed as dist
 
@@ -683,245 +478,272 @@ def _dist():
     return None, 0, 1
 
 
-def fit(model: nn.Module, data, *, epochs: int = 1, batch_size: int = 64, optimizer: str = "sgd",
-        lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 5e-5, schedule: str = "cosine",
-        warmup_epochs: float = 0, final_lr_ratio: float = 0.0, step_epochs: float = 5, step_gamma: float = 0.9,
-        image_size: int | None = None, precision: str = "fp32", channels_last: bool = True,
-        device: str | torch.device = "auto", seed: int = 0, checkpoint_dir: str | Path | None = None,
-        callbacks: Sequence[Callback] = (), augment: bool = True, label_smoothing: float = 0.0,
-        mean=None, std=None, num_workers: int = 0, eval_batch_size: int = 256, evaluate_test: bool = True,
-        bn_recalibration_batches: int = 0, progress: bool = True, restart: bool = False) -> FitResult:
-    """Train ``model`` on ``data`` (a :class:`cnneff.data.Splits`: ``train``,
-    ``val``, ``test``) and return a :class:`FitResult`.
+@dataclass
+class Run:
+    """Everything one :func:`fit` trains with, set up once by ``_setup``: the
+    config, the model (and its DDP wrapper ``net``), optimizer, schedule, AMP
+    scaler, the callbacks' :class:`TrainState`, and the resolved device,
+    sizes and normalization."""
 
-    Only parameters with ``requires_grad`` are optimized (freeze a backbone by
-    switching it off before calling).  ``image_size`` defaults to the stored
-    images' side; ``precision`` is fp32, bf16 (autocast) or fp16 (autocast +
-    gradient scaling); ``device="auto"`` picks cuda when present.
-    ``channels_last`` (default on) trains in NHWC memory format: measured by
-    ``benchmarks/engine_speed.py`` at 1.2-1.6x the training images/s of the
-    book's depthwise-convolution networks on 2 CPU threads (0.97x for the
-    simplified EfficientNet's dense 3x3 blocks), same accuracy within noise;
-    bf16 autocast was slower on CPU (0.74-0.86x) and stays off.  With
-    ``checkpoint_dir`` every epoch ends with an atomic checkpoint and a rerun
-    with the same arguments resumes from it; a checkpoint of another run
-    (see :func:`run_identity`), an unreadable one, an unwritable folder or a
-    folder in use by another fit raise :class:`CheckpointError` before
-    anything is trained.  ``restart=True`` ignores the folder's checkpoint
-    (the first epoch's replaces it).  History columns: epoch, lr,
-    image_size, train_loss, train_accuracy, val_loss, val_accuracy,
-    val_precision, val_recall, val_f1, epoch_seconds (training only),
-    images_per_second (training throughput).  ``bn_recalibration_batches`` > 0
-    recomputes BatchNorm statistics over that many training batches after each
-    epoch (see :func:`recalibrate_bn`; off by default, as in the papers)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    if epochs < 1 or batch_size < 1:
-        raise ValueError("epochs and batch_size must be >= 1")
+    cfg: TrainConfig
+    model: nn.Module
+    net: nn.Module
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
+    state: TrainState
+    callbacks: Sequence[Callback]
+    device: torch.device
+    dist: object | None
+    rank: int
+    world: int
+    per_rank_batch: int
+    steps_per_epoch: int
+    base_size: int
+    channels: int
+    mean: tuple
+    std: tuple
+    num_classes: int | None
+
+
+def fit(model: nn.Module, data, config: TrainConfig | None = None, *, callbacks: Sequence[Callback] = (),
+        **overrides) -> FitResult:
+    """Train ``model`` on ``data`` (a :class:`cnneff.data.Splits`: ``train``,
+    ``val``, ``test``) with ``config`` (a :class:`~cnneff.config.TrainConfig`;
+    None: its defaults) whose fields ``overrides`` replace (``fit(m, d,
+    epochs=3, lr=0.1)``; unknown names are refused).  Returns a :class:`FitResult`.
+
+    Only parameters with ``requires_grad`` are optimized.  With
+    ``checkpoint_dir`` every epoch ends with an atomic checkpoint and a rerun of
+    the same run resumes from it; a checkpoint of another run (see
+    :func:`run_identity`), an unreadable one, an unwritable folder or a folder
+    in use raise :class:`CheckpointError` before anything is trained;
+    ``restart=True`` ignores the folder's checkpoint.  History columns: epoch,
+    lr, image_size, train_loss, train_accuracy, val_loss, val_accuracy,
+    val_precision, val_recall, val_f1, epoch_seconds (training only, seconds),
+    images_per_second (training throughput)."""
+    cfg = (config or TrainConfig()).replace(**overrides)
     if len(data.train) == 0:
         raise TrainError("the training split is empty; pass a data set with training images")
-    device = resolve_device(device)
+    device = resolve_device(cfg.device)
     dist, rank, world = _dist()
-    if batch_size % world:
-        raise ValueError(f"batch_size {batch_size} must be divisible by the number of processes ({world})")
+    _check_run(model, data, cfg, world)
+    torch.manual_seed(cfg.seed)
+    if cfg.zero_init_residual:
+        zero_init_residual(model)
+    mean, std = _norm_stats(model, cfg.mean, cfg.std)
+    base_size = cfg.image_size or _stored_size(data.train)
+    with contextlib.ExitStack() as held:
+        ckpt = identity = saved = None
+        if cfg.checkpoint_dir:
+            identity = run_identity(
+                model, data, cfg, image_size=base_size, mean=list(mean), std=list(std), processes=world,
+                callbacks=[[type(cb).__name__, cb.identity()] for cb in callbacks if cb.identity() is not None])
+            ckpt, saved = open_checkpoint(held, cfg.checkpoint_dir, identity, rank=rank, restart=cfg.restart)
+        run = _setup(model, data, cfg, callbacks, device, dist, rank, world, base_size, mean, std)
+        start = _restore(run, saved, ckpt) if saved is not None else 0
+        for cb in callbacks:
+            cb.on_fit_start(run.state)
+        for epoch in range(start, cfg.epochs):
+            row = train_one_epoch(run, data.train, epoch)
+            row = _end_epoch(run, data, row)
+            if ckpt is not None and rank == 0:
+                _atomic_save(_checkpoint_of(run, epoch, identity), ckpt)
+            if dist is not None:
+                dist.barrier()
+            _report(run, row)
+        history = pd.DataFrame(run.state.history)
+        test = {}
+        if cfg.evaluate_test and len(getattr(data, "test", [])):
+            test = _evaluate_split(run, data.test)
+        return FitResult(history=history, test=test, model=run.model,
+                         train_seconds=float(history["epoch_seconds"].sum()) if len(history) else 0.0)
+
+
+def _check_run(model: nn.Module, data, cfg: TrainConfig, world: int) -> None:
+    """Raise (one line naming the fix) for a run that cannot start: a batch not
+    divisible by the processes, nothing to optimize, or BatchNorm seeing < 2 images per step."""
+    if cfg.batch_size % world:
+        raise ValueError(f"batch_size {cfg.batch_size} must be divisible by the number of processes ({world})")
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError("no parameter requires grad: unfreeze at least the classifier")
-    per_step = min(len(data.train) // world, batch_size // world)
+    per_step = min(len(data.train) // world, cfg.batch_size // world)
     if per_step < 2 and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
         raise TrainError(f"each training step would see {per_step} image ({len(data.train)} training image(s), "
-                         f"batch size {batch_size}) and BatchNorm needs at least 2; use more training images "
+                         f"batch size {cfg.batch_size}) and BatchNorm needs at least 2; use more training images "
                          "(e.g. --subset 2 or more) or a larger batch")
-    torch.manual_seed(seed)
-    mean, std = _norm_stats(model, mean, std)
-    base_size = image_size or _stored_size(data.train)
-
-    ckpt_dir = Path(checkpoint_dir).expanduser() if checkpoint_dir else None
-    ckpt = ckpt_dir / "last.pt" if ckpt_dir else None
-    saved = None
-    with contextlib.ExitStack() as held:
-        if ckpt is not None:
-            identity = run_identity(
-                model, data, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
-                weight_decay=weight_decay, schedule=schedule, warmup_epochs=warmup_epochs,
-                final_lr_ratio=final_lr_ratio, step_epochs=step_epochs, step_gamma=step_gamma,
-                image_size=base_size, precision=precision, channels_last=channels_last, seed=seed, augment=augment,
-                label_smoothing=label_smoothing, mean=list(mean), std=list(std),
-                bn_recalibration_batches=bn_recalibration_batches, processes=world,
-                callbacks=[[type(cb).__name__, cb.identity()] for cb in callbacks if cb.identity() is not None])
-            if rank == 0:
-                check_checkpoint_dir(ckpt_dir)
-                held.enter_context(_locked(ckpt_dir))
-                for stale in ckpt_dir.glob(".last.pt.*.tmp"):  # left by a killed run; the lock says none is writing
-                    with contextlib.suppress(OSError):
-                        stale.unlink()
-            if not restart and ckpt.is_file():
-                saved = _read_checkpoint(ckpt)
-                old = saved.get("identity")
-                if not isinstance(old, dict):
-                    raise CheckpointError(f"checkpoint {ckpt} does not record its run (written by an older cnneff), "
-                                          "so it cannot be matched to this one; pass another --checkpoint-dir, "
-                                          "or --restart to discard it and start over")
-                diffs = _identity_diff(old, identity)
-                if diffs:
-                    raise CheckpointError(f"checkpoint {ckpt} belongs to another run (differs in {', '.join(diffs)});"
-                                          " pass another --checkpoint-dir, or --restart to discard it and start over")
-        return _train(model, data, saved=saved, ckpt=ckpt, identity=identity if ckpt is not None else None,
-                      device=device, dist=dist, rank=rank, world=world, epochs=epochs, batch_size=batch_size,
-                      optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule,
-                      warmup_epochs=warmup_epochs, final_lr_ratio=final_lr_ratio, step_epochs=step_epochs,
-                      step_gamma=step_gamma, base_size=base_size, precision=precision, channels_last=channels_last,
-                      seed=seed, callbacks=callbacks, augment=augment, label_smoothing=label_smoothing, mean=mean,
-                      std=std, num_workers=num_workers, eval_batch_size=eval_batch_size,
-                      evaluate_test=evaluate_test, bn_recalibration_batches=bn_recalibration_batches,
-                      progress=progress)
 
 
-def _train(model, data, *, saved, ckpt, identity, device, dist, rank, world, epochs, batch_size, optimizer, lr,
-           momentum, weight_decay, schedule, warmup_epochs, final_lr_ratio, step_epochs, step_gamma, base_size,
-           precision, channels_last, seed, callbacks, augment, label_smoothing, mean, std, num_workers,
-           eval_batch_size, evaluate_test, bn_recalibration_batches, progress) -> FitResult:
-    """The body of :func:`fit` once its arguments and checkpoint are checked.  Returns the FitResult."""
+def _setup(model, data, cfg, callbacks, device, dist, rank, world, base_size, mean, std) -> Run:
+    """Move the model to ``device`` (NHWC with ``channels_last``, DDP when
+    ``world`` > 1) and build optimizer, schedule and scaler.  Returns the :class:`Run`."""
     model = model.to(device)
-    if channels_last:
+    if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     net = model
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = _make_optimizer(params, optimizer, lr, momentum, weight_decay)
-    per_rank_batch = batch_size // world
+    opt = build_optimizer([p for p in model.parameters() if p.requires_grad], cfg)
+    per_rank_batch = cfg.batch_size // world
     spe = _steps_per_epoch(len(data.train), per_rank_batch, world)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(
-        s, spe, epochs, schedule, warmup_epochs, final_lr_ratio, step_epochs, step_gamma))
-    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
-    channels = _in_chans(model)
-    state = TrainState(model=model, optimizer=opt, epochs=epochs, image_size=base_size)
-    num_classes = len(getattr(data, "classes", []) or []) or None
+    return Run(cfg=cfg, model=model, net=net, opt=opt, sched=build_schedule(opt, cfg, spe),
+               scaler=torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16"),
+               state=TrainState(model=model, optimizer=opt, epochs=cfg.epochs, image_size=base_size),
+               callbacks=callbacks, device=device, dist=dist, rank=rank, world=world, per_rank_batch=per_rank_batch,
+               steps_per_epoch=spe, base_size=base_size, channels=_in_chans(model), mean=mean, std=std,
+               num_classes=len(getattr(data, "classes", []) or []) or None)
 
-    start_epoch = 0
-    if saved is not None:
-        try:
-            model.load_state_dict(saved["model"])
-            opt.load_state_dict(saved["optimizer"])
-            sched.load_state_dict(saved["scheduler"])
-            scaler.load_state_dict(saved["scaler"])
-            torch.set_rng_state(saved["rng"].cpu())
-        except (RuntimeError, ValueError, KeyError, TypeError) as e:
-            raise CheckpointError(f"checkpoint {ckpt} does not fit this run ({_why(e)}); pass another "
-                                  "--checkpoint-dir, or --restart to discard it and start over") from None
-        if device.type == "cuda" and saved.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(saved["cuda_rng"].cpu(), device)
-        stored_cbs = list(saved["callbacks"])
-        for cb in callbacks:  # each callback takes the next stored state of its own class
-            name = type(cb).__name__
-            k = next((i for i, e in enumerate(stored_cbs) if isinstance(e, (list, tuple)) and e[0] == name), None)
-            if k is not None:
-                cb.load_state_dict(stored_cbs.pop(k)[1])
-        state.history = list(saved["history"])
-        state.step = saved["step"]
-        start_epoch = saved["epoch"] + 1
-        state.randaug_magnitude, state.mixup_alpha = saved["randaug"], saved["mixup"]
-        if rank == 0 and progress:
-            print(f"resuming from {ckpt} after epoch {start_epoch}/{epochs}")
 
-    for cb in callbacks:
-        cb.on_fit_start(state)
-    for epoch in range(start_epoch, epochs):
-        state.epoch = epoch
-        state.image_size = base_size
-        for cb in callbacks:
-            cb.on_epoch_start(state)
-        gen = torch.Generator().manual_seed(seed * 100_003 + epoch)  # data order + augmentation of this epoch
-        net.train()
-        t0 = time.perf_counter()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device)
-        seen = 0
-        batches = _batches(data.train, per_rank_batch, True, gen, num_workers, rank, world, drop_last=True)
-        bar = tqdm(batches, total=spe, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress or rank != 0,
-                   leave=False)
-        for x, y in bar:
-            x = prepare_batch(x, state.image_size, channels, mean, std, device, channels_last, train=augment,
-                              generator=gen, randaug_magnitude=state.randaug_magnitude if augment else 0)
-            y = y.to(device)
-            lam = None
-            if state.mixup_alpha > 0:
-                lam = float(torch.distributions.Beta(state.mixup_alpha, state.mixup_alpha).sample())
-                perm = torch.randperm(x.shape[0], generator=gen).to(device)
-                x = lam * x + (1 - lam) * x[perm]
-            with autocast(device.type, precision):
-                logits = net(x)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
-                if lam is not None:
-                    loss = lam * loss + (1 - lam) * F.cross_entropy(logits.float(), y[perm],
-                                                                    label_smoothing=label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(opt)
-            state.loss = loss
-            for cb in callbacks:
-                cb.on_after_backward(state)
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
-            state.step += 1
-            loss_sum += loss.detach() * y.shape[0]
-            correct += (logits.argmax(1) == y).sum()
-            seen += y.shape[0]
-            if progress and rank == 0 and state.step % 10 == 0:
-                bar.set_postfix(loss=f"{loss.item():.3f}")
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        train_seconds = time.perf_counter() - t0
-        totals = torch.stack([loss_sum, correct, torch.tensor(float(seen), device=device)])
-        if dist is not None:
-            dist.all_reduce(totals)
-            # DDP syncs BatchNorm running statistics from rank 0 before each forward,
-            # so after the last step the ranks differ: give every rank rank 0's.
-            for b in model.buffers():
-                dist.broadcast(b, 0)
-        if bn_recalibration_batches:
-            recalibrate_bn(model, data.train, bn_recalibration_batches, per_rank_batch, base_size, channels, mean,
-                           std, device, precision, channels_last)
-        row = dict(epoch=epoch + 1, lr=opt.param_groups[0]["lr"], image_size=state.image_size,
-                   train_loss=(totals[0] / totals[2]).item(), train_accuracy=(totals[1] / totals[2]).item())
-        if len(data.val):
-            v = evaluate(model, data.val, batch_size=eval_batch_size, image_size=base_size, device=device,
-                         precision=precision, channels_last=channels_last, mean=mean, std=std,
-                         num_classes=num_classes)
-            row.update(val_loss=v["loss"], val_accuracy=v["accuracy"], val_precision=v["precision"],
-                       val_recall=v["recall"], val_f1=v["f1"])
-        row.update(epoch_seconds=train_seconds, images_per_second=totals[2].item() / train_seconds)
-        for cb in callbacks:
-            cb.on_epoch_end(state, row)
-        state.history.append(row)
-        if ckpt is not None and rank == 0:
-            _atomic_save(dict(
-                model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
-                scaler=scaler.state_dict(), rng=torch.get_rng_state(),
+def train_one_epoch(run: Run, dataset, epoch: int) -> dict:
+    """Train ``run`` for one epoch (0-based ``epoch``) on ``dataset``: callbacks'
+    ``on_epoch_start``, then every batch (augmentation, mixup, autocast,
+    scaled backward, ``on_after_backward``, optimizer and schedule step).
+    Returns the epoch's row so far: epoch (1-based), lr, image_size,
+    train_loss (mean cross-entropy), train_accuracy (fraction), epoch_seconds
+    (training wall time, seconds) and images_per_second."""
+    cfg, state, device = run.cfg, run.state, run.device
+    state.epoch, state.image_size = epoch, run.base_size
+    for cb in run.callbacks:
+        cb.on_epoch_start(state)
+    gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)  # data order + augmentation of this epoch
+    run.net.train()
+    t0 = time.perf_counter()
+    loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device)
+    seen = 0
+    batches = _batches(dataset, run.per_rank_batch, True, gen, cfg.num_workers, run.rank, run.world, drop_last=True)
+    bar = tqdm(batches, total=run.steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}",
+               disable=not cfg.progress or run.rank != 0, leave=False)
+    for x, y in bar:
+        x = prepare_batch(x, state.image_size, run.channels, run.mean, run.std, device, cfg.channels_last,
+                          train=cfg.augment, generator=gen,
+                          randaug_magnitude=state.randaug_magnitude if cfg.augment else 0)
+        y = y.to(device)
+        logits, loss = _step(run, x, y, gen)
+        loss_sum += loss.detach() * y.shape[0]
+        correct += (logits.argmax(1) == y).sum()
+        seen += y.shape[0]
+        if cfg.progress and run.rank == 0 and state.step % 10 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - t0
+    totals = torch.stack([loss_sum, correct, torch.tensor(float(seen), device=device)])
+    if run.dist is not None:
+        run.dist.all_reduce(totals)
+        # DDP syncs BatchNorm running statistics from rank 0 before each forward,
+        # so after the last step the ranks differ: give every rank rank 0's.
+        for b in run.model.buffers():
+            run.dist.broadcast(b, 0)
+    return dict(epoch=epoch + 1, lr=run.opt.param_groups[0]["lr"], image_size=state.image_size,
+                train_loss=(totals[0] / totals[2]).item(), train_accuracy=(totals[1] / totals[2]).item(),
+                epoch_seconds=seconds, images_per_second=totals[2].item() / seconds)
+
+
+def _step(run: Run, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on batch ``(x, y)`` (with mixup when the state asks
+    for it).  Returns ``(logits, loss)``."""
+    cfg, state = run.cfg, run.state
+    lam = None
+    if state.mixup_alpha > 0:
+        lam = float(torch.distributions.Beta(state.mixup_alpha, state.mixup_alpha).sample())
+        perm = torch.randperm(x.shape[0], generator=gen).to(run.device)
+        x = lam * x + (1 - lam) * x[perm]
+    with autocast(run.device.type, cfg.precision):
+        logits = run.net(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+        if lam is not None:
+            loss = lam * loss + (1 - lam) * F.cross_entropy(logits.float(), y[perm],
+                                                            label_smoothing=cfg.label_smoothing)
+    run.opt.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.unscale_(run.opt)
+    state.loss = loss
+    for cb in run.callbacks:
+        cb.on_after_backward(state)
+    run.scaler.step(run.opt)
+    run.scaler.update()
+    run.sched.step()
+    state.step += 1
+    return logits, loss
+
+
+def _evaluate_split(run: Run, dataset) -> dict:
+    """:func:`evaluate` of ``run.model`` on ``dataset`` with the run's settings.  Returns its dict."""
+    cfg = run.cfg
+    return evaluate(run.model, dataset, batch_size=cfg.eval_batch_size, image_size=run.base_size,
+                    device=run.device, precision=cfg.precision, channels_last=cfg.channels_last, mean=run.mean,
+                    std=run.std, num_classes=run.num_classes)
+
+
+def _end_epoch(run: Run, data, row: dict) -> dict:
+    """After an epoch's training: precise-BN recalibration (if configured),
+    validation metrics, callbacks' ``on_epoch_end``; appends the row to the
+    history.  Returns the complete row (columns in :func:`fit`'s order)."""
+    cfg = run.cfg
+    if cfg.bn_recalibration_batches:
+        recalibrate_bn(run.model, data.train, cfg.bn_recalibration_batches, run.per_rank_batch, run.base_size,
+                       run.channels, run.mean, run.std, run.device, cfg.precision, cfg.channels_last)
+    timing = {k: row.pop(k) for k in ("epoch_seconds", "images_per_second")}
+    if len(data.val):
+        v = _evaluate_split(run, data.val)
+        row.update(val_loss=v["loss"], val_accuracy=v["accuracy"], val_precision=v["precision"],
+                   val_recall=v["recall"], val_f1=v["f1"])
+    row.update(timing)
+    for cb in run.callbacks:
+        cb.on_epoch_end(run.state, row)
+    run.state.history.append(row)
+    return row
+
+
+def _report(run: Run, row: dict) -> None:
+    """Print one line per epoch (rank 0, with ``progress``)."""
+    if run.cfg.progress and run.rank == 0:
+        val = f", val acc {row['val_accuracy']:.3f}" if "val_accuracy" in row else ""
+        print(f"epoch {row['epoch']}/{run.cfg.epochs}: loss {row['train_loss']:.3f}, train acc "
+              f"{row['train_accuracy']:.3f}{val}, {row['epoch_seconds']:.1f} s, {row['images_per_second']:.0f} img/s")
+
+
+def _checkpoint_of(run: Run, epoch: int, identity: dict) -> dict:
+    """What ``last.pt`` holds after 0-based ``epoch``: model, optimizer,
+    scheduler, scaler, RNG states, callbacks' states, history, step, the
+    state's regularization and the run identity.  Returns the dict."""
+    device, state = run.device, run.state
+    return dict(model=run.model.state_dict(), optimizer=run.opt.state_dict(), scheduler=run.sched.state_dict(),
+                scaler=run.scaler.state_dict(), rng=torch.get_rng_state(),
                 cuda_rng=torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                callbacks=[[type(cb).__name__, cb.state_dict()] for cb in callbacks], history=state.history,
+                callbacks=[[type(cb).__name__, cb.state_dict()] for cb in run.callbacks], history=state.history,
                 epoch=epoch, step=state.step, randaug=state.randaug_magnitude, mixup=state.mixup_alpha,
-                identity=identity), ckpt)
-        if dist is not None:
-            dist.barrier()
-        if progress and rank == 0:
-            val = f", val acc {row['val_accuracy']:.3f}" if "val_accuracy" in row else ""
-            print(f"epoch {epoch + 1}/{epochs}: loss {row['train_loss']:.3f}, train acc {row['train_accuracy']:.3f}"
-                  f"{val}, {train_seconds:.1f} s, {row['images_per_second']:.0f} img/s")
+                identity=identity)
 
-    history = pd.DataFrame(state.history)
-    test = {}
-    if evaluate_test and len(getattr(data, "test", [])):
-        test = evaluate(model, data.test, batch_size=eval_batch_size, image_size=base_size, device=device,
-                        precision=precision, channels_last=channels_last, mean=mean, std=std,
-                        num_classes=num_classes)
-    return FitResult(history=history, test=test, model=model,
-                     train_seconds=float(history["epoch_seconds"].sum()) if len(history) else 0.0)
+
+def _restore(run: Run, saved: dict, ckpt) -> int:
+    """Load a checkpoint of this run into ``run`` (model, optimizer, schedule,
+    scaler, RNG, callbacks, history).  Returns the 0-based epoch to continue with;
+    :class:`CheckpointError` if the file does not fit the run."""
+    try:
+        run.model.load_state_dict(saved["model"])
+        run.opt.load_state_dict(saved["optimizer"])
+        run.sched.load_state_dict(saved["scheduler"])
+        run.scaler.load_state_dict(saved["scaler"])
+        torch.set_rng_state(saved["rng"].cpu())
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"checkpoint {ckpt} does not fit this run ({_why(e)}); pass another "
+                              "--checkpoint-dir, or --restart to discard it and start over") from None
+    if run.device.type == "cuda" and saved.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(saved["cuda_rng"].cpu(), run.device)
+    stored_cbs = list(saved["callbacks"])
+    for cb in run.callbacks:  # each callback takes the next stored state of its own class
+        name = type(cb).__name__
+        k = next((i for i, e in enumerate(stored_cbs) if isinstance(e, (list, tuple)) and e[0] == name), None)
+        if k is not None:
+            cb.load_state_dict(stored_cbs.pop(k)[1])
+    state = run.state
+    state.history, state.step = list(saved["history"]), saved["step"]
+    state.randaug_magnitude, state.mixup_alpha = saved["randaug"], saved["mixup"]
+    start = saved["epoch"] + 1
+    if run.rank == 0 and run.cfg.progress:
+        print(f"resuming from {ckpt} after epoch {start}/{run.cfg.epochs}")
+    return start
 
 
 # ----------------------------------------------------------------------------

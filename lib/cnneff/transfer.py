@@ -28,10 +28,11 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .scaling import B0_HEAD, B0_STAGE_REPEATS, B_VARIANTS, compound_coefficients, repeats_tv, round_channels_tv  # noqa: F401
+
 __all__ = ["backbone_units", "classifier_of", "zero_head", "set_trainable", "trainable_summary", "pretrained_model",
            "compound_coefficients", "compound_table", "efficientnet_scaling", "B0_STAGE_REPEATS"]
 
-B0_STAGE_REPEATS = (1, 2, 2, 3, 3, 4, 1)  # MBConv blocks per stage of EfficientNet-B0
 _HOOK = "_cnneff_frozen_bn_hook"
 
 
@@ -170,16 +171,6 @@ def pretrained_model(name: str, num_classes: int, weights: str = "", pretrained:
 # --------------------------------------------------------------------------- compound scaling
 
 
-def compound_coefficients(phi: float, alpha: float, beta: float, gamma: float, base_resolution: int = 224) -> dict:
-    """EfficientNet's compound scaling at coefficient ``phi``: ``depth`` =
-    alpha**phi, ``width`` = beta**phi, ``resolution`` = gamma**phi,
-    ``image_size`` = base_resolution * resolution (rounded) and ``flops_factor``
-    = (alpha * beta**2 * gamma**2)**phi, the ideal growth of MACs."""
-    r = gamma ** phi
-    return dict(phi=phi, depth=alpha ** phi, width=beta ** phi, resolution=r,
-                image_size=round(base_resolution * r), flops_factor=(alpha * beta ** 2 * gamma ** 2) ** phi)
-
-
 def compound_table(phis, constants: dict[str, tuple[float, float, float]], base_resolution: int = 224) -> pd.DataFrame:
     """One row per (constants label, phi): see :func:`compound_coefficients`;
     ``constants`` maps a label to ``(alpha, beta, gamma)``."""
@@ -198,16 +189,17 @@ def efficientnet_scaling(names=("efficientnet_b0", "efficientnet_b1", "efficient
     1280 * width_mult channels, ``consistent``), the native ``image_size``, and
     the coefficient each dimension implies: ``phi_depth`` =
     log(depth_mult)/log(alpha), ``phi_width`` = log(width_mult)/log(beta),
-    ``phi_res(gamma=G)`` = log(image_size/224)/log(G) for each G in ``gammas``."""
-    from .models import _B_WD, build_model
+    ``phi_res(gamma=G)`` = log(image_size/224)/log(G) for each G in ``gammas``.
+    Returns one DataFrame row per model."""
+    from .models import build_model
 
     rows = []
     for name in names:
         m = build_model(name)
-        w, d = _B_WD[int(name.removeprefix("efficientnet_b"))]
+        w, d, _, _ = B_VARIANTS[int(name.removeprefix("efficientnet_b"))]
         stages = [len(s) for s in list(m.features)[1:-1]]
         head = list(m.features)[-1][0].out_channels
-        consistent = stages == [math.ceil(d * r) for r in B0_STAGE_REPEATS] and head == _round8(1280 * w)
+        consistent = stages == repeats_tv(d) and head == round_channels_tv(B0_HEAD * w)
         row = dict(model=name, width_mult=w, depth_mult=d, image_size=m.image_size, repeats=stages,
                    blocks=sum(stages), head_channels=head, consistent=consistent,
                    phi_depth=math.log(d) / math.log(alpha), phi_width=math.log(w) / math.log(beta))
@@ -215,9 +207,3 @@ def efficientnet_scaling(names=("efficientnet_b0", "efficientnet_b1", "efficient
             row[f"phi_res(gamma={g})"] = math.log(m.image_size / 224) / math.log(g)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _round8(c: float) -> int:
-    """torchvision's _make_divisible(c, 8): nearest multiple of 8, never below 90 % of c."""
-    v = max(8, int(c + 4) // 8 * 8)
-    return v + 8 if v < 0.9 * c else v
