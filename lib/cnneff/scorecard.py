@@ -696,6 +696,11 @@ def prose_values(card: pd.DataFrame) -> dict[str, str]:
             text = "\u2013"
         out[f"{cid}__effect"] = text
         out[f"{cid}__mde"] = f"{r['mde']:.1f} {unit}".rstrip() if fin(r.get("mde")) else "\u2013"
+        for g in r.get("gates") or []:  # "gate__<name>": its value (lower end), threshold, passed or not
+            if fin(g.get("value")):
+                low = f", 95 % lower end {_num(g['ci_low'])}" if fin(g.get("ci_low")) else ""
+                out[f"gate__{g['name']}"] = (f"{_num(g['value'])}{low} against {_num(g.get('threshold'))}: "
+                                             f"{'passed' if g.get('passed') else 'failed'}")
     return out
 
 
