@@ -537,6 +537,9 @@ def judge(claim: dict, metrics: dict | None) -> dict:
         return row
     specs = load().get("gates", {})
     row["gates"] = [_gate(g, specs[g], metrics) for g in claim.get("gates") or []]
+    off_hardware = [g for g in row["gates"] if g["kind"] == "hardware" and g["value"] is not None and not g["passed"]]
+    if row["verdict"] == "not run" and off_hardware:  # measured only on the paper's hardware: not a missing run
+        row.update(verdict="needs the full run", reason="; ".join(map(_gate_text, off_hardware)) + f"; {row['reason']}")
     if row["verdict"] in ("not run", "needs the full run"):
         return row
     missing = [g["name"] for g in row["gates"] if g["value"] is None or g["threshold"] is None]
