@@ -256,6 +256,9 @@ def test_gates_make_verdicts_invalid_or_needing_the_full_run():
     timing = {"a": [2.0, 2.1, 1.9], "b": [1.0, 1.0, 1.0]}
     assert V(hw, {**timing, "training_device": "cpu"}) == "needs the full run"
     assert V(hw, {**timing, "training_device": "cuda"}) == "reproduced"
+    # a timing that only the paper's hardware records: on the CPU it is a full-run claim, on the GPU a missing run
+    assert V(hw, {"training_device": "cpu"}) == "needs the full run"
+    assert V(hw, {"training_device": "cuda"}) == "not run"
     sparse = _claim(kind="superiority", pairs=[["a", "b"]], gates=["sparsity_engaged"])
     assert V(sparse, {**good, "sparse_gamma_share_below": [0.0]}) == "invalid at this scale"
     assert V(sparse, {**good, "sparse_gamma_share_below": [0.5]}) == "reproduced"
