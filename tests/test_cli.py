@@ -167,3 +167,16 @@ def test_cached_run_skips_an_unchanged_notebook(toy_notebooks, capsys):
     assert cli.main(["run", "toy", "--cached"]) == 0
     assert "up to date" in capsys.readouterr().out and out.stat().st_mtime_ns == mtime
     assert not runner.is_up_to_date("toy", overrides={"x": 1})  # other parameters: stale
+
+
+def test_rerun_box_lists_parameters_or_says_the_page_reads_a_profile(toy_notebooks):
+    box = "".join(runner.rerun_box("toy", used={"x": "5"}))
+    assert "| `x` | `5` |" in box and "cnneff run toy -p x VALUE" in box and "-p profile" not in box
+    report = nbformat.v4.new_notebook()  # a report: profile is its only parameter (as the scorecard)
+    params = nbformat.v4.new_code_cell("profile = 'cpu'  # whose results to read")
+    params.metadata["tags"] = ["parameters"]
+    report.cells = [params]
+    nbformat.write(report, runner.NOTEBOOKS / "report.ipynb")
+    box = "".join(runner.rerun_box("report"))
+    assert "| parameter |" not in box and "VALUE" not in box
+    assert "cnneff run report --profile smoke" in box and "-p profile smoke" in box

@@ -300,6 +300,11 @@ def test_elpv_binary(elpv_cache, monkeypatch):
     assert len(sub.train) == 400 and sub.train.images.shape[1:] == (1, 32, 32)
     for part in (sub.train, sub.val, sub.test):
         assert abs(part.labels.float().mean().item() - 821 / 2329) < 0.02
+    big_test = data.elpv(image_size=32, val_fraction=0.05, test_fraction=0.25)  # a larger test split
+    assert big_test.class_counts()["test"] == [377, 205] and len(big_test.val) == 116
+    assert len(big_test.train) + len(big_test.val) + len(big_test.test) == 2329
+    with pytest.raises(ValueError, match="leave at least 10 % for training"):
+        data.elpv(image_size=32, val_fraction=0.5, test_fraction=0.5)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -116,6 +116,19 @@ def test_gp_tiny_formula_recovers_synthetic_curves():
     assert ((nets["c_actual"] / nets["c"] - 1).abs() <= 0.07).all()  # channels come in steps of 8
 
 
+def test_held_out_error_small_on_a_curve_large_on_noise():
+    rng = np.random.default_rng(1)
+    c = np.sort(rng.uniform(0.05, 1.0, 12))
+    smooth = search.held_out_error(c, 0.5 + 0.4 * np.sqrt(c), 0.5 + 0.6 * c)
+    assert list(smooth.columns) == ["c", "r", "r_pred", "r_error", "d", "d_pred", "d_error"] and len(smooth) == 12
+    assert np.allclose(smooth["r_error"], smooth["r_pred"] - smooth["r"])
+    assert smooth["r_error"].abs().median() < 0.03 and smooth["d_error"].abs().median() < 0.03
+    noise = search.held_out_error(c, rng.uniform(0.35, 2.8, 12), rng.uniform(0.35, 2.8, 12))
+    assert noise["r_error"].abs().median() > 0.2 and noise["d_error"].abs().median() > 0.2
+    with pytest.raises(ValueError, match="at least three points"):
+        search.held_out_error(c[:2], c[:2], c[:2])
+
+
 # ---------------------------------------------------------------- sweeps
 def _tiny_splits(n_train=64, size=16, seed=0):
     g = torch.Generator().manual_seed(seed)

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -25,7 +24,7 @@ import torch
 from torch import nn
 
 from .config import TrainConfig, TrainError
-from .core import atomic_open
+from .core import atomic_open, probe_writable
 
 __all__ = ["CheckpointError", "run_identity", "model_identity", "data_identity", "data_fingerprint",
            "check_checkpoint_dir", "identity_diff", "open_checkpoint"]
@@ -171,10 +170,7 @@ def check_checkpoint_dir(checkpoint_dir: str | Path) -> Path:
     :class:`CheckpointError` naming the folder and the fix otherwise."""
     folder = Path(checkpoint_dir).expanduser()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test.", suffix=".tmp")
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(folder)
     except OSError as e:
         raise CheckpointError(f"cannot write to checkpoint folder {folder} ({_why(e)}); "
                               "pass a writable --checkpoint-dir") from None

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 __all__ = [
+    "probe_writable",
     "PRECISIONS", "AUTOCAST_DTYPES", "IMAGENET_MEAN", "IMAGENET_STD", "DeviceError", "check_precision", "autocast",
     "num_threads", "one_thread", "resolve_device", "weight_dtype", "atomic_open", "atomic_write_bytes",
     "atomic_write_text", "atomic_write_json",
@@ -115,6 +116,19 @@ def umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def probe_writable(folder: Path | str) -> Path:
+    """Create ``folder`` (and its parents) if needed and prove it writable by
+    creating and removing a temporary file in it.  Returns the folder as a
+    Path; raises the ``OSError`` otherwise (callers turn it into their own
+    one-line error naming the folder and the fix)."""
+    folder = Path(folder).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test.", suffix=".tmp")
+    os.close(fd)
+    os.unlink(probe)
+    return folder
 
 
 @contextlib.contextmanager

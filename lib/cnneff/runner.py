@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -162,11 +161,10 @@ def _checked_parameters(name: str, profile: str, overrides: dict | None) -> tupl
 
 def _check_writable(folder: Path) -> None:
     """RunError unless ``folder`` can be created and written (a temporary file is made and removed)."""
+    from .core import probe_writable  # lazily: core imports torch
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test.", suffix=".tmp")
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(folder)
     except OSError as e:
         raise RunError(f"results folder {folder} is not writable ({e.strerror or e}); make it writable or set "
                        "CNNEFF_RESULTS_DIR to a writable folder; nothing was run") from None
@@ -279,7 +277,24 @@ def rerun_box(name: str, profile: str = "cpu", used: dict | None = None) -> list
         value = used.get(key, default).replace("|", "\\|")
         rows.append(f"| `{key}` | `{value}` | {meaning.replace('|', '/')} |")
         names.append(key)
-    example = next((k for k in ("epochs", "scratch_epochs", "threads") if k in names), names[0] if names else "x")
+    if not rows:  # a report such as the scorecard: its one parameter is the profile whose results it reads
+        return "\n".join([
+            "````{admonition} Re-run this page",
+            ":class: tip",
+            "",
+            f"This page is the notebook `notebooks/{name}.ipynb` executed with the `{base_profile(profile)}` profile. "
+            "It trains nothing: its one parameter, `profile`, names the results it reads "
+            f"(`results/<profile>/*/metrics.json`). Score another profile's results with:",
+            "",
+            "```bash",
+            f"cnneff run {name} --profile smoke",
+            f"papermill notebooks/{name}.ipynb out.ipynb -p profile smoke",
+            "```",
+            "",
+            f"{{download}}`Download the clean source notebook <../../notebooks/{name}.ipynb>`",
+            "````",
+        ]).splitlines(keepends=True)
+    example = next((k for k in ("epochs", "scratch_epochs", "threads") if k in names), names[0])
     return "\n".join([
         "````{admonition} Re-run this page",
         ":class: tip",

@@ -589,10 +589,16 @@ def scorecard(profile: str = "cpu", notebook: str | None = None, paper: str | No
 
 
 def rows(profile: str = "cpu") -> list[dict]:
-    """The scorecard as JSON-able dicts (NaN as None), the shape of ``cnneff claims --json``."""
+    """The scorecard as JSON-able dicts (NaN as None; counts such as n_seeds
+    and n_test as integers), the shape of ``cnneff claims --json``."""
     import json
 
-    return json.loads(scorecard(profile).to_json(orient="records"))
+    out = json.loads(scorecard(profile).to_json(orient="records"))
+    for row in out:  # a column with gaps is float in pandas: 3.0 seeds reads oddly in JSON
+        for key in ("n_seeds", "n_test"):
+            if isinstance(row.get(key), float) and row[key].is_integer():
+                row[key] = int(row[key])
+    return out
 
 
 def counts(card: pd.DataFrame) -> dict:
@@ -683,6 +689,9 @@ def prose_values(card: pd.DataFrame) -> dict[str, str]:
     minimum detectable effect, "-" where none).  The scorecard notebook glues
     them so no number in a chapter's prose is typed by hand.  Returns a dict
     of strings."""
+    def fin(x) -> bool:
+        return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
+
     out = {}
     for _, r in card.iterrows():
         cid, unit = r["id"], str(r.get("unit") or "")
@@ -690,7 +699,6 @@ def prose_values(card: pd.DataFrame) -> dict[str, str]:
         out[f"{cid}__ours"] = human(r.get("ours"), r.get("paper_value"), unit)
         out[f"{cid}__paper"] = human(r.get("paper_value"), r.get("ours"), unit)
         eff, lo, hi = r.get("effect"), r.get("ci_low"), r.get("ci_high")
-        fin = lambda x: x is not None and isinstance(x, (int, float)) and math.isfinite(x)
         if r["kind"] == "ratio" and fin(eff):
             text = f"x{_num(eff)}" + (f" [{_num(lo)}, {_num(hi)}]" if fin(lo) and fin(hi) else "")
         elif fin(eff):

@@ -19,12 +19,14 @@ def _elpv_root() -> Path:
     return Path(elpv_dataset.__file__).parent / "data"
 
 
-def elpv(image_size: int = 224, task: str = "binary", subset: int | None = None, seed: int = 0) -> Splits:
+def elpv(image_size: int = 224, task: str = "binary", subset: int | None = None, seed: int = 0,
+         val_fraction: float = 0.1, test_fraction: float = 0.1) -> Splits:
     """ELPV solar-cell electroluminescence images (PyPI ``elpv-dataset``:
     2,624 300x300 grayscale cells, defect probability 0, 1/3, 2/3 or 1).
     ``task="binary"``: functional (p = 0, 1,508 cells) vs defective (p >= 2/3,
     821 cells), the 295 cells with p = 1/3 dropped; ``task="4class"``: the
-    four probabilities as classes.  Stratified 80/10/10 split, channels=1.
+    four probabilities as classes.  Stratified split: ``val_fraction`` and
+    ``test_fraction`` of the cells (10 % each by default: 80/10/10), channels=1.
     Returns a :class:`Splits` of uint8 images, ``image_size`` x ``image_size`` pixels."""
     if task not in ELPV_TASKS:
         raise ValueError(f"unknown ELPV task {task!r}; valid: {', '.join(ELPV_TASKS)}")
@@ -46,4 +48,5 @@ def elpv(image_size: int = 224, task: str = "binary", subset: int | None = None,
             label = level
         items.append((str(data / rel), label))
     return _file_splits(f"elpv-{task}", {"train": items, "val": None, "test": None}, ELPV_TASKS[task],
-                        image_size, subset, seed, False, False, ELPV_LICENCE, channels=1)
+                        image_size, subset, seed, False, False, ELPV_LICENCE, channels=1,
+                        holdout=(val_fraction, test_fraction))

@@ -79,16 +79,21 @@ def _decode_many(items, size: int, desc: str, skip_corrupt: bool):
 
 
 def _file_splits(name: str, pools: dict, classes: list[str], image_size: int, subset, seed: int,
-                 skip_corrupt: bool, stream, licence: str = "", channels: int | None = None) -> Splits:
+                 skip_corrupt: bool, stream, licence: str = "", channels: int | None = None,
+                 holdout: tuple[float, float] = (0.1, 0.1)) -> Splits:
     """Split, subset and decode (or stream) file lists.  ``pools`` maps
     "train" (required), "val", "test" to lists of (path, label) or None;
-    missing val/test are split off train (10 % each, stratified)."""
+    missing val/test are split off train, stratified, with the fractions
+    ``holdout`` = (val, test) of the pool (10 % each by default)."""
+    holdout = (float(holdout[0]), float(holdout[1]))
+    if min(holdout) < 0 or sum(holdout) > 0.9:
+        raise ValueError(f"val and test fractions must be >= 0 and leave at least 10 % for training, got {holdout}")
     if not isinstance(image_size, int) or image_size < 1:
         raise ValueError(f"image_size must be a positive integer, got {image_size!r}")
     train_pool = pools["train"]
     labels = np.array([y for _, y in train_pool], dtype=np.int64)
     need_val, need_test = pools.get("val") is None, pools.get("test") is None
-    tr, va, te = _stratified_split(labels, 0.1 if need_val else 0.0, 0.1 if need_test else 0.0, seed)
+    tr, va, te = _stratified_split(labels, holdout[0] if need_val else 0.0, holdout[1] if need_test else 0.0, seed)
     src = {"train": (train_pool, tr)}
     for s, need, idx in (("val", need_val, va), ("test", need_test, te)):
         if need:
@@ -108,6 +113,8 @@ def _file_splits(name: str, pools: dict, classes: list[str], image_size: int, su
     every = [it for s in _SPLIT_NAMES if pools.get(s) is not None for it in pools[s]]
     base = {"name": name, "seed": seed, "skip": bool(skip_corrupt),
             "channels": channels, "files": _files_digest(every)}
+    if holdout != (0.1, 0.1):  # the default keeps the cache keys of earlier versions
+        base["holdout"] = list(holdout)
     path = _cache_path(name, image_size, {**base, "subset": subset})
     hit = _load_cache(path)
     if hit is not None:

@@ -19,7 +19,7 @@ The pipeline of Han et al. (NeurIPS 2020), sections 3 and 4.2:
    :func:`select_top`); correlate r, d, w with the MACs (:func:`spearman_table`).
 4. **Fit the tiny formula**: Gaussian-process regression (RBF kernel plus
    white noise) of r on c and of d on c, then ``w = sqrt(c / (r^2 d))``
-   (:func:`fit_tiny_formula`, :func:`derive_tinynets`).
+   (:func:`fit_tiny_formula`, :func:`held_out_error`, :func:`derive_tinynets`).
 
 Costs are exact and fast: :func:`twist_costs` computes the parameters and
 MACs of a twisted B0 analytically from timm's own block decoding and channel
@@ -39,7 +39,7 @@ Modules: :mod:`~cnneff.search.costs` (analytic costs), :mod:`~cnneff.search.samp
 (the GP tiny formula).  Every public name is importable from :mod:`cnneff.search`.
 """
 from .costs import PAPER_SCALE, b0_macs, image_side, twist_costs
-from .formula import TINY_CS, TinyFormula, derive_tinynets, fit_tiny_formula
+from .formula import TINY_CS, TinyFormula, derive_tinynets, fit_tiny_formula, held_out_error
 from .pareto import crowding_distance, nondominated_sort, pareto_front, select_top, spearman_table
 from .sampling import (MAC_BOUNDS, RANGE, inverse_giant_at, sample_around, sample_random, solve_multiplier,
                        tuned_width)
@@ -50,5 +50,5 @@ __all__ = [
     "sample_around", "solve_multiplier", "tuned_width", "inverse_giant_at", "DEFAULT_TRAIN",
     "zero_init_residual", "train_twist", "start_ray", "run_sweep", "sweep_fingerprint",
     "nondominated_sort", "pareto_front", "crowding_distance", "select_top", "spearman_table", "TinyFormula",
-    "fit_tiny_formula", "derive_tinynets",
+    "fit_tiny_formula", "held_out_error", "derive_tinynets",
 ]

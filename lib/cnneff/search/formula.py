@@ -77,6 +77,24 @@ def fit_tiny_formula(c, r, d, *, length_scale: float = 0.3, noise: float = 0.1, 
     return TinyFormula(gp_r, gp_d, c, r, d)
 
 
+def held_out_error(c, r, d, **fit_kw) -> pd.DataFrame:
+    """Leave-one-out error of the tiny formula: for each of the n (c, r, d)
+    points, :func:`fit_tiny_formula` (``fit_kw`` passed on) is fitted on the
+    other n - 1 and predicts r and d at the left-out c.  Returns one row per
+    point: c, r, r_pred, r_error, d, d_pred, d_error (error = prediction -
+    truth, in units of the multiplier); needs n >= 3."""
+    c, r, d = (np.asarray(x, dtype=float) for x in (c, r, d))
+    if len(c) < 3:
+        raise ValueError(f"leave-one-out needs at least three points, got {len(c)}")
+    rows = []
+    for i in range(len(c)):
+        keep = np.arange(len(c)) != i
+        p = fit_tiny_formula(c[keep], r[keep], d[keep], **fit_kw).predict([c[i]]).iloc[0]
+        rows.append(dict(c=c[i], r=r[i], r_pred=p["r"], r_error=p["r"] - r[i],
+                         d=d[i], d_pred=p["d"], d_error=p["d"] - d[i]))
+    return pd.DataFrame(rows)
+
+
 def derive_tinynets(formula: TinyFormula, cs: dict | None = None, *, base_resolution: int = 224,
                     num_classes: int = 1000, in_chans: int = 3, tolerance: float = 0.03) -> pd.DataFrame:
     """TinyNets from a fitted formula: for every ``name: c`` of ``cs`` (default
