@@ -16,7 +16,8 @@ triggers) are not the page's and are ignored.  For every page it then
 * fails on raw TeX anywhere in a page's prose (an unrendered ``$...$`` or a
   ``\\in``, ``\\frac``, ``\\sqrt``... outside code), on a machine path
   (``/tmp/...``, ``/work/...``, a home folder) anywhere on a page, outputs
-  included, on a number in scientific notation in the scorecard, and, on the
+  included, on "NaN" or "None" in a table cell (a dash is meant), on a
+  number in scientific notation in the scorecard, and, on the
   chapters written by hand (``book/*.md``), on a paragraph that ends without a
   full stop or a table cell or list item that stops on a word like "that is"
   (a sentence cut short),
@@ -207,7 +208,7 @@ CUT_WORDS = ("that is", "the", "a", "an", "and", "or", "of", "to", "is", "are", 
 
 def text_problems(page: str, dom: str, chapter: bool = False) -> list[str]:
     """What is wrong with a page's text: raw TeX in prose, machine paths
-    anywhere, scientific notation on the scorecard and, for ``chapter`` pages
+    anywhere, NaN or None in a table cell, scientific notation on the scorecard and, for ``chapter`` pages
     (written by hand), sentences cut short.  Returns a list of short messages."""
     out = []
 
@@ -224,9 +225,12 @@ def text_problems(page: str, dom: str, chapter: bool = False) -> list[str]:
     flag("a machine path on the page", MACHINE_PATH, full, 40)
     if "scorecard" in page:
         flag("scientific notation on the scorecard", SCIENTIFIC, full, 10)
+    blocks = _Blocks()
+    blocks.feed(dom)
+    missing = [b for kind, b in blocks.blocks if kind in ("td", "th") and b in ("NaN", "nan", "None", "<NA>")]
+    if missing:
+        out.append(f"a missing value shown as {missing[0]!r} in a table (a dash is meant)")
     if chapter:
-        blocks = _Blocks()
-        blocks.feed(dom)
         for kind, block in blocks.blocks:
             words = block.lower().rstrip(" *").split()
             if not words:

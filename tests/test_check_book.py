@@ -29,6 +29,8 @@ def test_scientific_notation_fails_on_the_scorecard_only():
     assert check_book.text_problems("results/cpu/scorecard.html", page("<td>2.64e+09</td>"))
     assert not check_book.text_problems("results/cpu/scorecard.html", page("<td>2,640 M</td>"))
     assert not check_book.text_problems("results/cpu/other.html", page("<td>lr 1e-04</td>"))
+    assert check_book.text_problems("results/cpu/other.html", page("<table><tr><td>NaN</td></tr></table>"))
+    assert not check_book.text_problems("results/cpu/other.html", page("<table><tr><td>\u2013</td></tr></table>"))
 
 
 def test_cut_sentences_fail_in_chapters():

@@ -4,8 +4,9 @@
 the set-up cell each notebook used to carry: it pins torch's CPU threads to
 the notebook's ``threads`` parameter (when it has one), silences the warnings
 that say nothing to a reader (tqdm's IProgress, deprecations, torch.ao's
-FX-quantization notice), sets the seaborn theme of every plot and starts the
-wall and CPU clocks.  It also reads *every* parameter the notebook declares
+FX-quantization notice), sets the seaborn theme of every plot, renders every
+displayed DataFrame as a table for people (:mod:`cnneff.tables`) and starts
+the wall and CPU clocks.  It also reads *every* parameter the notebook declares
 (the names in its ``parameters`` cell, the values the run actually used, i.e.
 after papermill's overrides) so nothing has to be typed twice.
 
@@ -110,5 +111,8 @@ def start(name: str, namespace: dict, theme: bool = True) -> Session:
         import seaborn as sns
 
         sns.set_theme(style="whitegrid")
+    from .tables import register
+
+    register()  # every displayed DataFrame as a table for people (cnneff.tables)
     return Session(name=name, profile=str(params.get("profile", "cpu")), parameters=params)
 
