@@ -154,6 +154,12 @@ def test_superiority_kind():
     one = judge(c, {**m, "a": [0.9], "b": [0.5]})
     assert one["verdict"] == "inconclusive" and "at least" in one["reason"]  # one seed: no interval
     assert V(c, {**m, "a": [0.9]}) == "not run"
+    # a null result whose interval ends below the paper's gain rules that gain out, both ways:
+    tight = {**m, "a": [0.805, 0.795, 0.802], "b": [0.800, 0.800, 0.800]}  # +0.07 points [-1.2, 1.3]
+    big = judge(_claim(kind="superiority", pairs=[["a", "b"]], paper_effect=9.05), tight)
+    assert big["verdict"] == "not reproduced" and "ruled out" in big["reason"]
+    assert V(_claim(kind="superiority", pairs=[["a", "b"]], paper_effect=1.2), tight) == "inconclusive"
+    assert V(_claim(kind="superiority", pairs=[["a", "b"]]), tight) == "inconclusive"  # no paper effect stated
     chain = _claim(kind="superiority", pairs=[["b1", "b0"], ["b2", "b1"]])
     up = {"b0": [0.70, 0.71, 0.70], "b1": [0.75, 0.76, 0.76], "b2": [0.80, 0.82, 0.81]}
     assert V(chain, {**m, **up}) == "reproduced"

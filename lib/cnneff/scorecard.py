@@ -37,7 +37,10 @@ Kinds (:data:`KINDS`) and their rules:
   metric, paired by seed; or ``[[D]]`` where ``D`` is an interval the
   notebook computed with :func:`cnneff.stats.bootstrap_interval`): reproduced
   when every pair's interval of A - B excludes 0 upwards, not reproduced when
-  any excludes 0 downwards, otherwise inconclusive.
+  any excludes 0 downwards, or when the interval of a pair that does not
+  exclude 0 ends below the paper's (positive) ``paper_effect`` (a gain as
+  large as the paper's is ruled out, though a smaller one is not), otherwise
+  inconclusive.
 * ``non_inferiority`` -- "accuracy kept": ``new`` against ``reference``
   with a ``margin`` (points, fixed before looking at our numbers, justified in
   ``margin_why``): reproduced when the interval's lower end is above
@@ -404,12 +407,18 @@ def _judge_superiority(c: dict, m: dict) -> dict:
         verdict, (pair, iv) = "reproduced", min(ivs, key=lambda t: t[1].low)
     else:
         verdict, (pair, iv) = "inconclusive", next((p, i) for p, i in ivs if not (i.has_interval and i.low > 0))
+    paper = float(c.get("paper_effect") or 0)
+    ruled_out = verdict == "inconclusive" and paper > 0 and iv.has_interval and iv.high < paper
+    if ruled_out:  # the interval stops short of the paper's effect: a gain that large did not reproduce
+        verdict = "not reproduced"
     p = _mean(stats.as_values(m.get(pair[0])) + stats.as_values(m.get(pair[1]))) if len(pair) == 2 else None
     ev = _evidence(iv, c, m, scale, p)
     label = " - ".join(pair) if len(ivs) > 1 else "effect"
     reason = f"{label}: {_num(iv.mean)} {unit}, {_ci(iv)}{_mde_text(ev, c, unit)}"
     if len(ivs) > 1:
         reason += f" ({len(up)} of {len(ivs)} pairs above 0)"
+    if ruled_out:
+        reason += f"; the paper's +{_num(paper)} lies above the interval: a gain that large is ruled out"
     return dict(verdict=verdict, ours=iv.mean, reason=reason, **ev)
 
 
