@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from cnneff.data import ImageSet
 from cnneff.measure import hardware_info
 from cnneff.models import build_model
-from cnneff.train import IMAGENET_MEAN, IMAGENET_STD, fit
+from cnneff.core import IMAGENET_MEAN, IMAGENET_STD
+from cnneff.train import fit
 
 
 def main(argv=None):

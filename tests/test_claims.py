@@ -9,13 +9,15 @@ accuracy is not reproduced.
 import copy
 import json
 import math
+import re
 
 import pytest
 
 from cnneff import claims
 from cnneff.paths import NOTEBOOKS, RESULTS
-from cnneff.scorecard import (EVIDENCE_FIELDS, KINDS, PAPER_CHECKS, TRAINED_KINDS, VERDICTS, counts, judge,
-                              scorecard)
+from cnneff.scorecard import (EVIDENCE_FIELDS, KINDS, PAPER_CHECKS, TRAINED_KINDS, VERDICT_COLOURS, VERDICTS,
+                              claim_metrics, counts, judge, metric_keys, scorecard)
+from cnneff.scorecard.kinds import Kind
 
 CLAIMS = claims.load()["claims"]
 GATES = claims.load()["gates"]
@@ -60,7 +62,7 @@ def test_every_claim_reads_metrics_its_notebook_writes(claim):
     path = RESULTS / "cpu" / claim["notebook"] / "metrics.json"
     assert path.is_file(), f"run `cnneff run {claim['notebook']}`"
     written = json.loads(path.read_text())
-    needed = claims.claim_metrics(claim)
+    needed = claim_metrics(claim)
     if claim["kind"] == "value" and not written.get("paper_data"):
         needed -= {claim["metric"], "n_test"}  # the paper's own number: measured only on the paper's data
     if claim.get("n_test_metric"):
@@ -84,7 +86,7 @@ def test_every_metric_a_notebook_writes_is_used_by_a_claim_or_a_page(notebook):
     path = RESULTS / "cpu" / notebook / "metrics.json"
     assert path.is_file(), f"run `cnneff run {notebook}`"
     pages = "\n".join(p.read_text() for p in (RESULTS.parent / "book").glob("*.md"))
-    used = claims.metric_keys(notebook) | set(PROVENANCE)
+    used = metric_keys(notebook) | set(PROVENANCE)
     unused = sorted(k for k in json.loads(path.read_text()) if k not in used and f"`{k}`" not in pages)
     assert not unused, f"{notebook} writes metrics no claim or page uses: {unused} (re-run it: `cnneff run {notebook}`)"
 
@@ -274,6 +276,56 @@ def test_every_kind_and_verdict_is_exercised():
     assert set(KINDS) == set(PER_KIND)
     assert set(VERDICTS) == {"reproduced", "partly", "not reproduced", "inconclusive", "invalid at this scale",
                              "needs the full run", "paper inconsistent", "not run"}
+
+
+# ----------------------------------------------------------------------------
+# The one table of kinds, and the documents that name its kinds
+# ----------------------------------------------------------------------------
+def test_the_kinds_table_is_the_one_list_of_kinds():
+    for name, kind in KINDS.items():
+        assert isinstance(kind, Kind) and kind.name == name and callable(kind.rule), name
+        assert kind.summary and "\n" not in kind.summary and kind.what, name
+        assert kind.effect in ("", "difference", "ratio"), name
+    assert TRAINED_KINDS == tuple(k for k in KINDS if KINDS[k].trained)
+    assert TRAINED_KINDS == ("superiority", "non_inferiority", "ratio")
+    assert [k for k in KINDS if KINDS[k].on_data] == ["superiority", "non_inferiority", "value"]
+    assert [k for k in KINDS if not KINDS[k].measured] == ["paper_inconsistent"]
+    assert list(VERDICT_COLOURS) == list(VERDICTS)
+    import cnneff.scorecard as package
+    for name in KINDS:  # the package's docstring lists every kind, from the table
+        assert f"* ``{name}`` -- " in package.__doc__, name
+
+
+def _listed_kinds(text: str) -> list[str]:
+    """The kind names of a comma-separated list such as "count, `ratio`"."""
+    return [k.strip(" `\n") for k in text.replace("\n", " ").split(",")]
+
+
+def test_the_documents_name_the_kinds_of_the_table():
+    """claims.yaml's header, book/api.md and the scorecard page's rule table
+    name the kinds of KINDS, in its order."""
+    header = []
+    for line in claims.CLAIMS_FILE.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line.lstrip("#").strip())
+    found = re.search(r"The kinds \(([^)]*)\)", " ".join(header))
+    assert found, "claims.yaml's header names no kinds: 'The kinds (a, b, ...)'"
+    assert _listed_kinds(found.group(1)) == list(KINDS), "claims.yaml's header"
+    api = (RESULTS.parent / "book" / "api.md").read_text()
+    row = next(line for line in api.splitlines() if line.startswith("| `cnneff.scorecard` |"))
+    found = re.search(r"by its kind \(([^;)]*)[;)]", row)
+    assert found, "book/api.md's cnneff.scorecard row names no kinds: 'by its kind (`a`, `b`, ...)'"
+    assert _listed_kinds(found.group(1)) == list(KINDS), "book/api.md"
+    page = json.loads((NOTEBOOKS / "scorecard.ipynb").read_text())["cells"][0]
+    lines = "".join(page["source"]).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| kind |"))
+    table = []
+    for line in lines[start + 2:]:  # below the heading and its --- line, until the table ends
+        if not line.startswith("|"):
+            break
+        table.append(line.split("|")[1].strip())
+    assert table == list(KINDS), "the rule table of notebooks/scorecard.ipynb"
 
 
 # ----------------------------------------------------------------------------

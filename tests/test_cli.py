@@ -53,7 +53,7 @@ def toy_notebooks(tmp_path, monkeypatch):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     nbformat.write(nb, folder / "toy.ipynb")
-    monkeypatch.setattr(runner, "NOTEBOOKS", folder)
+    monkeypatch.setattr(runner.params, "NOTEBOOKS", folder)
     monkeypatch.setenv("CNNEFF_RESULTS_DIR", str(tmp_path / "results"))
     return tmp_path / "results" / "cpu"
 
@@ -116,7 +116,7 @@ def test_plain_papermill_writes_beside_its_working_folder(toy_notebooks, tmp_pat
     monkeypatch.delenv("CNNEFF_RESULTS_DIR")
     work = tmp_path / "elsewhere"
     work.mkdir()
-    pm.execute_notebook(str(runner.NOTEBOOKS / "toy.ipynb"), str(work / "out.ipynb"), parameters={"x": 5},
+    pm.execute_notebook(str(runner.params.NOTEBOOKS / "toy.ipynb"), str(work / "out.ipynb"), parameters={"x": 5},
                         cwd=str(work), progress_bar=False, kernel_name="python3")
     assert json.loads((work / "cnneff-results" / "cpu" / "toy" / "details.json").read_text())["x"] == 5
     assert not toy_notebooks.exists()
@@ -125,7 +125,7 @@ def test_plain_papermill_writes_beside_its_working_folder(toy_notebooks, tmp_pat
 def test_written_files_follow_the_umask(tmp_path):
     import os
 
-    from cnneff.results import atomic_write_text
+    from cnneff.core import atomic_write_text
 
     old = os.umask(0o022)
     try:
@@ -176,7 +176,7 @@ def test_rerun_box_lists_parameters_or_says_the_page_reads_a_profile(toy_noteboo
     params = nbformat.v4.new_code_cell("profile = 'cpu'  # whose results to read")
     params.metadata["tags"] = ["parameters"]
     report.cells = [params]
-    nbformat.write(report, runner.NOTEBOOKS / "report.ipynb")
+    nbformat.write(report, runner.params.NOTEBOOKS / "report.ipynb")
     box = "".join(runner.rerun_box("report"))
     assert "| parameter |" not in box and "VALUE" not in box
     assert "cnneff run report --profile smoke" in box and "-p profile smoke" in box

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from cnneff.compress import bn_gammas, prune_channels, quantize_int8, slim, to_half, weight_file_bytes
+from cnneff.compress import NetworkSlimming, bn_gammas, prune_channels, quantize_int8, to_half, weight_file_bytes
 from cnneff.counting import count
 from cnneff.models import build_model
 
@@ -40,7 +40,7 @@ def test_more_pruning_removes_more():
 def test_slimming_cuts_the_smallest_gammas():
     torch.manual_seed(0)
     m = _trained_like(build_model("mobilenet_v2", num_classes=2))
-    pruned, rep = slim(m, 0.5, 64)
+    pruned, rep = NetworkSlimming.prune(m, 0.5, 64)
     assert rep.method == "network slimming" and rep.params_after < rep.params_before
     # the kept gammas are on average larger than the original ones
     assert bn_gammas(pruned).mean() > bn_gammas(m).mean()
@@ -55,7 +55,7 @@ def test_ratio_outside_0_1_is_refused(ratio):
 
 def test_slimming_needs_batchnorm_and_layers_are_never_emptied():
     with pytest.raises(ValueError, match="BatchNorm"):
-        slim(nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.LazyLinear(2)), 0.5, 32)
+        NetworkSlimming.prune(nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.LazyLinear(2)), 0.5, 32)
     m = build_model("mobilenet_v2", num_classes=2)
     with pytest.raises(ValueError, match="pruned to nothing"):
         prune_channels(m, 0.5, 64, max_layer_ratio=1.0)
@@ -63,16 +63,19 @@ def test_slimming_needs_batchnorm_and_layers_are_never_emptied():
 
 def test_fp16_halves_the_weight_file():
     m = build_model("mobilenet_v2", num_classes=2)
-    h = to_half(m)
+    h, rep = to_half(m, 64)
     assert next(h.parameters()).dtype == torch.float16 and next(m.parameters()).dtype == torch.float32
     assert weight_file_bytes(h) / weight_file_bytes(m) == pytest.approx(0.5, abs=0.02)
+    assert rep.method == "fp16" and rep.file_ratio == pytest.approx(0.5, abs=0.02)
+    assert rep.params_after == rep.params_before and rep.macs_after == rep.macs_before
 
 
 def test_int8_quantization_stays_close():
     torch.manual_seed(0)
     m = build_model("mobilenet_v2", num_classes=2).eval()
     calib = torch.randn(16, 3, 64, 64)
-    q = quantize_int8(m, calib)
+    q, rep = quantize_int8(m, calib)
+    assert rep.method == "int8" and rep.image_size == 64 and rep.file_ratio < 0.5
     x = torch.randn(4, 3, 64, 64)
     with torch.no_grad():
         ref, out = m(x), q(x)

@@ -6,7 +6,7 @@ from pathlib import Path
 import cnneff
 
 PKG = Path(cnneff.__file__).parent
-BOTTOM = {"cnneff.core": set(), "cnneff.scaling": set(), "cnneff.paths": set(), "cnneff.config": {"cnneff.core"}}
+BOTTOM = {"cnneff.core": set(), "cnneff.scaling": set(), "cnneff.paths": set(), "cnneff.train.config": {"cnneff.core"}}
 
 
 def _module_name(path: Path) -> str:
@@ -59,3 +59,34 @@ def test_bottom_modules_import_nothing_above_them():
     for name, allowed in BOTTOM.items():
         assert graph[name] <= allowed, (name, graph[name] - allowed)
     assert "cnneff.measure" not in graph["cnneff.counting"]  # counting needs no timing code
+
+
+def test_the_package_map_in_the_book_matches_the_imports():
+    """book/package_map.png is drawn from book/package_map.json; both must show today's imports
+    (scripts/package_map.py redraws them)."""
+    import importlib.util
+    import json
+
+    script = PKG.parents[1] / "scripts" / "package_map.py"
+    spec = importlib.util.spec_from_file_location("package_map", script)
+    pm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pm)
+    stored = json.loads((PKG.parents[1] / "book" / "package_map.json").read_text())
+    assert pm.package_map() == stored, "the package map is out of date: run python scripts/package_map.py"
+    assert (PKG.parents[1] / "book" / "package_map.png").is_file()
+    assert set(stored["boxes"]) <= set(pm.WHAT), "every box needs its one-line description in WHAT"
+
+
+def test_library_files_and_functions_stay_small():
+    """One idea per file: no library file over 450 lines, no function over 60 (issue 24)."""
+    long_files = {str(p.relative_to(PKG)): n for p in PKG.rglob("*.py")
+                  if (n := len(p.read_text().splitlines())) > 450}
+    assert not long_files, long_files
+    long_functions = []
+    for path in PKG.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > 60:
+                    long_functions.append(f"{path.relative_to(PKG)}:{node.name} ({n} lines)")
+    assert not long_functions, long_functions

@@ -1,12 +1,15 @@
 """Pinned counts (measured on torchvision/timm builds) and the papers' tables."""
+import subprocess
+import sys
+
 import pytest
 import torch
 
 from cnneff import claims
 from cnneff.counting import Counts, count
-from cnneff.models import (MODELS, UnknownModelError, build_model, inverse_giant, model_names,
-                           native_image_size, twisted_b0)
-from cnneff.simplified import mac_table
+from cnneff.models import MODELS, UnknownModelError, build_model, model_names, native_image_size, twisted_b0
+from cnneff.models.simplified import mac_table
+from cnneff.scaling import inverse_giant
 
 
 def test_efficientnet_b0():
@@ -47,6 +50,21 @@ def test_twist_identity_is_b0_and_sizes_follow_r():
     assert build_model("tinynet_a").image_size == 192  # int(224 * 0.86)
     assert native_image_size("efficientnet_b0_rwd", r=0.5) == 112
     assert build_model("efficientnet_b0_rwd", r=0.5, w=0.5, d=0.5).image_size == 112
+
+
+def test_import_parses_no_claims():
+    # claims.yaml is read when a TinyNet / B^-1 is first built or its size asked for, not at import
+    code = (
+        "import cnneff.models\n"
+        "from cnneff.claims import load\n"
+        "from cnneff.models import MODELS, build_model, model_names\n"
+        "assert load.cache_info().currsize == 0, 'import parsed claims.yaml'\n"
+        "assert 'tinynet_a' in model_names() and 'efficientnet_bm1' in MODELS\n"
+        "assert load.cache_info().currsize == 0, 'listing the names parsed claims.yaml'\n"
+        "assert build_model('tinynet_a').image_size == 192\n"
+        "assert load.cache_info().currsize == 1\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_inverse_giant_formula():
@@ -118,7 +136,7 @@ def test_condconv_mixes_experts_per_image():
 @pytest.mark.parametrize("side", [4, 32])
 def test_condconv_expert_sum_path_equals_timms_mixed_kernel(side):
     from timm.layers import CondConv2d as Timm
-    from cnneff.simplified import CondConv2d
+    from cnneff.models.simplified import CondConv2d
 
     torch.manual_seed(0)
     ours = CondConv2d(8, 12, 3, stride=2, padding=1, num_experts=4, bias=True)
@@ -139,13 +157,14 @@ def test_condconv_expert_sum_path_equals_timms_mixed_kernel(side):
     ("efficientnet_b4_fused7", 134_278_840, 34_177_104_160),
 ])
 def test_fused_b4_pinned_counts(name, params, macs):
-    # 3x3 fused convs in stages 1-3, later stages' own kernels, SE kept (see models.FUSED_KERNELS);
+    # 3x3 fused convs in stages 1-3, later stages' own kernels, SE kept (see cnneff.models.fused.FUSED_KERNELS);
     # the comparison with the paper is in test_paper_counts.py
     assert count(build_model(name), 380) == Counts(params, macs)
 
 
 def test_fused_b4_kernel_options():
-    from cnneff.models import B0_ARCH, fused_arch, fused_b4
+    from cnneff.models import fused_arch, fused_b4
+    from cnneff.scaling import B0_ARCH
 
     arch = fused_arch(B0_ARCH, 5, kernel={1: 3, 2: 3, 3: 3}, squeeze_excite=True)
     assert arch[2] == ["er_r2_k3_s2_e6_c40_se0.25"]  # stage 3: 5x5 -> 3x3

@@ -80,7 +80,7 @@ def test_papermill_reads_every_parameter(name):
 @pytest.mark.parametrize("path", sorted(PARAMS.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_profiles_set_values_of_the_declared_types(path, monkeypatch):
     """A profile's value has the type of the notebook's default (checked before any run)."""
-    from cnneff.runner import _checked_parameters
+    from cnneff.runner.params import checked_parameters
 
     monkeypatch.setenv("DATA_ROOT", "/data")
-    _checked_parameters(path.stem, path.parent.name, None)
+    checked_parameters(path.stem, path.parent.name, None)

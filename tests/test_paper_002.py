@@ -12,10 +12,11 @@ from PIL import Image
 from torch import nn
 
 from cnneff import data
-from cnneff.models import ALPHA, BETA, GAMMA, build_model
+from cnneff.models import build_model
+from cnneff.scaling import ALPHA, BETA, GAMMA, compound_coefficients
 from cnneff.train import fit
-from cnneff.transfer import (backbone_units, classifier_of, compound_coefficients, compound_table,
-                             efficientnet_scaling, pretrained_model, set_trainable, trainable_summary, zero_head)
+from cnneff.transfer import (backbone_units, classifier_of, compound_table, efficientnet_scaling,
+                             pretrained_model, set_trainable, trainable_summary, zero_head)
 
 sys.path.insert(0, str(Path(__file__).parent / "helpers"))
 from tiny import tiny_model  # noqa: E402

@@ -6,8 +6,10 @@ import torch
 
 from cnneff import claims, search
 from cnneff.counting import count
-from cnneff.models import (INVERSE_GIANT_TUNED_PHI, MODELS, TINYNETS, build_model, inverse_giant,
-                           inverse_giant_tuned, tune_inverse_giant_phi)
+from cnneff.models import (INVERSE_GIANT_TUNED_PHI, MODELS, build_model, inverse_giant_tuned, tinynet_rwd,
+                           tune_inverse_giant_phi)
+from cnneff.models.tiny import TINYNET_KEYS
+from cnneff.scaling import inverse_giant
 
 # Our counts may differ from the paper's by at most (relative):
 FUSED_TOL = dict(params=0.02, macs=0.04)  # issue 18: within 2 % (params) and 4 % (MACs) of every row
@@ -84,10 +86,10 @@ def test_tune_inverse_giant_phi_edges():
 
 def test_tinynets_and_tiny_cs_come_from_the_claims():
     table = claims.paper_table("tinynet_rwd")
-    assert TINYNETS == {r["name"]: (r["r"], r["w"], r["d"]) for _, r in table.iterrows()}
+    assert tinynet_rwd() == {r["name"]: (r["r"], r["w"], r["d"]) for _, r in table.iterrows()}
     assert search.TINY_CS == {r["name"].upper(): r["c"] for _, r in table.iterrows()}
-    assert list(TINYNETS) == list("abcde")
-    for k, (r, w, d) in TINYNETS.items():
+    assert list(tinynet_rwd()) == list(TINYNET_KEYS) == list("abcde")  # every row registered
+    for k, (r, w, d) in tinynet_rwd().items():
         assert MODELS[f"tinynet_{k}"].defaults == dict(r=r, w=w, d=d)
 
 
@@ -131,12 +133,12 @@ def test_fbnet_b_and_proxyless_are_their_released_definitions():
 
 
 def test_timm_generator_entries_match_timm_where_timm_registers_the_width():
-    from cnneff.models import _timm_gen
+    from cnneff.models.mobile import timm_generator
 
     for variant, gen, mult, registered in (("mobilenetv3_small_075", "_gen_mobilenet_v3", 0.75, "mobilenetv3_small_075"),
                                            ("semnasnet_075", "_gen_mnasnet_a1", 0.75, "semnasnet_075")):
         module = "mobilenetv3" if "v3" in gen else "efficientnet"
-        ours = _timm_gen(module, gen, variant, mult)()
+        ours = timm_generator(module, gen, variant, mult)()
         theirs = build_model(f"timm:{registered}")
         assert count(ours, 224) == count(theirs, 224)
 

@@ -8,7 +8,8 @@ import yaml
 from cnneff import claims
 from cnneff.paths import PARAMS
 from cnneff.runner import notebook_parameters
-from cnneff.train import ProgressiveLearning, lr_factor
+from cnneff.train import ProgressiveLearning
+from cnneff.train.optim import lr_factor
 
 
 def test_simplified_table3_times_match_their_labels():

@@ -24,7 +24,8 @@ from PIL import Image
 from torch import nn
 
 from cnneff import cli, data, runner
-from cnneff.train import CheckpointError, TrainError, _locked, fit, resolve_device
+from cnneff.train import CheckpointError, TrainError, fit, resolve_device
+from cnneff.train.checkpoint import locked
 
 HELPERS = Path(__file__).parent / "helpers"
 sys.path.insert(0, str(HELPERS))
@@ -200,7 +201,7 @@ def test_each_write_uses_its_own_temp_file_and_stale_ones_are_removed(tmp_path, 
 
 
 def test_a_folder_in_use_is_refused(tmp_path, capsys):
-    with _locked(tmp_path):
+    with locked(tmp_path):
         with pytest.raises(CheckpointError, match=rf"{tmp_path} is in use by a running fit.*another --checkpoint-dir"):
             quick(checkpoint_dir=tmp_path)
         # the command line says so before it loads any data (the data path does not even exist)
@@ -385,10 +386,10 @@ def test_truncated_metrics_json_names_the_file(monkeypatch, tmp_path):
 
 
 def test_slim_refuses_a_net_whose_gammas_are_all_equal():
-    from cnneff.compress import CompressionError, slim
+    from cnneff.compress import CompressionError, NetworkSlimming
 
     with pytest.raises(CompressionError, match="all 24 BatchNorm scales .* equal 1.*sparse-train"):
-        slim(tiny_model(), 0.5, 32)
+        NetworkSlimming.prune(tiny_model(), 0.5, 32)
 
 
 # --------------------------------------------------------------------------- runner
@@ -408,8 +409,8 @@ def toy_notebooks(tmp_path, monkeypatch):
         nbformat.write(nb, folder / f"{name}.ipynb")
     (tmp_path / "params" / "gpu").mkdir(parents=True)
     (tmp_path / "params" / "gpu" / "b_second.yaml").write_text("data: folder:${DATA_ROOT}/rmfd\n")
-    monkeypatch.setattr(runner, "NOTEBOOKS", folder)
-    monkeypatch.setattr(runner, "PARAMS", tmp_path / "params")
+    monkeypatch.setattr(runner.params, "NOTEBOOKS", folder)
+    monkeypatch.setattr(runner.params, "PARAMS", tmp_path / "params")
     monkeypatch.setenv("CNNEFF_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.delenv("DATA_ROOT", raising=False)
     return tmp_path / "results"

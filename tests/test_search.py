@@ -10,7 +10,7 @@ import torch
 from cnneff import search
 from cnneff.counting import count
 from cnneff.data import ImageSet, Splits
-from cnneff.models import TINYNETS, twisted_b0
+from cnneff.models import tinynet_rwd, twisted_b0
 
 
 # ---------------------------------------------------------------- costs
@@ -62,8 +62,8 @@ def test_solvers():
     assert under["status"] == "underflow" and 0.4 < under["c"] < 0.5
     g = search.inverse_giant_at(0.5)
     assert g["within"] and 1.0 < g["phi"] < 1.5
-    t = search.tuned_width(0.25, *TINYNETS["c"][::2])  # the paper's TinyNet-C (r, d), width re-tuned
-    assert t["within"] and abs(t["w"] - TINYNETS["c"][1]) < 0.05
+    t = search.tuned_width(0.25, *tinynet_rwd()["c"][::2])  # the paper's TinyNet-C (r, d), width re-tuned
+    assert t["within"] and abs(t["w"] - tinynet_rwd()["c"][1]) < 0.05
 
 
 # ---------------------------------------------------------------- Pareto and non-dominated sorting

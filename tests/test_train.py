@@ -9,7 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from cnneff.train import (BatchNormL1, Callback, ProgressiveLearning, evaluate, fit, linear_probe, lr_factor)
+from cnneff.compress import NetworkSlimming
+from cnneff.train import Callback, ProgressiveLearning, evaluate, fit
+from cnneff.train.optim import lr_factor
+from cnneff.train.probe import linear_probe
 
 sys.path.insert(0, str(Path(__file__).parent / "helpers"))
 from tiny import tiny_data, tiny_model  # noqa: E402
@@ -84,14 +87,14 @@ def test_after_backward_hook_sees_unscaled_grads_and_bn_l1_shrinks_gamma():
             seen.append(state.model[1].weight.grad.clone())
 
     plain = quick_fit(epochs=1, callbacks=[Spy()])
-    slim = quick_fit(epochs=1, callbacks=[BatchNormL1(s=0.05)])
+    slim = quick_fit(epochs=1, callbacks=[NetworkSlimming(s=0.05)])
     assert len(seen) == 6
     g_plain = plain.model[1].weight.detach().abs().sum()
     g_slim = slim.model[1].weight.detach().abs().sum()
     assert g_slim < g_plain
     with pytest.raises(ValueError, match="BatchNorm"):
         fit(nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 2)), tiny_data(), epochs=1, progress=False,
-            callbacks=[BatchNormL1()])
+            callbacks=[NetworkSlimming()])
 
 
 def test_progressive_learning_schedule_and_effect():
@@ -151,7 +154,7 @@ def test_linear_probe_on_torchvision_features():
 
 
 def test_bn_recalibration_uses_plain_averages_and_keeps_weights():
-    from cnneff.train import recalibrate_bn
+    from cnneff.train.batchnorm import recalibrate_bn
 
     m = tiny_model()
     data = tiny_data()

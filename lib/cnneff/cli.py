@@ -124,9 +124,9 @@ def _read_weights(path: str) -> dict:
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unpickling failure means a file we cannot use
-        from .checkpoint import _why_unloadable
+        from .train.checkpoint import why_unloadable
 
-        raise CliError(f"weights file {path} is not a readable PyTorch state dict ({_why_unloadable(e)}); "
+        raise CliError(f"weights file {path} is not a readable PyTorch state dict ({why_unloadable(e)}); "
                        f"{fix}") from None
     if isinstance(sd, dict) and isinstance(sd.get("state_dict"), dict):
         sd = sd["state_dict"]
@@ -163,33 +163,25 @@ def _check_splits(splits) -> None:
                        "per class) or a test/ sub-folder, or use a larger --subset")
 
 
-# `cnneff train` option -> TrainConfig field, for the options that are one-to-one
-_TRAIN_OPTIONS = dict(epochs="epochs", batch_size="batch_size", optimizer="optimizer", lr="lr",
-                      weight_decay="weight_decay", warmup_epochs="warmup_epochs", schedule="schedule",
-                      augment="augment", bn_recalibration="bn_recalibration_batches", precision="precision",
-                      channels_last="channels_last", device="device", seed="seed", checkpoint_dir="checkpoint_dir",
-                      image_size="image_size", restart="restart")
-
-
 def _train_config(args):
-    """The TrainConfig of a ``cnneff train`` command line: the "cpu" preset with the options given."""
-    from .config import TrainConfig
+    """The TrainConfig of a ``cnneff train`` command line: the "cli" preset
+    (cnneff.train.presets) with every option given (the options are
+    TrainConfig's own fields, see :func:`_add_train_options`)."""
+    from .train.config import TrainConfig, knobs
 
-    return TrainConfig.preset("cpu", progress=not args.json,
-                              **{field: getattr(args, opt) for opt, field in _TRAIN_OPTIONS.items()})
+    given = {f.name: getattr(args, f.name) for f in knobs(cli_only=True)}
+    return TrainConfig.preset("cli", progress=not args.json, **given)
 
 
-def cmd_train(args) -> int:
-    """`cnneff train`: check everything, load the data, train with the "cpu" preset plus the options. Returns 0."""
-    import torch
+def _precheck_train(args):
+    """Everything ``cnneff train`` can check without the data, before loading it
+    (model name, device, sizes, every training setting, the weights file, the
+    checkpoint folder); CliError (or the check's own error) with one line.
+    Returns the state dict of ``--weights`` (None without)."""
+    from .counting import check_image_size
+    from .train import resolve_device
+    from .train.checkpoint import check_checkpoint_dir, locked, read_checkpoint
 
-    from . import data as data_mod
-    from .counting import check_image_size, count
-    from .models import build_model, load_state_dict
-    from .checkpoint import _locked, _read_checkpoint, check_checkpoint_dir
-    from .train import fit, resolve_device
-
-    # everything that can be checked without the data, before loading it
     _check_model_name(args.model)
     resolve_device(args.device)
     try:
@@ -207,32 +199,42 @@ def cmd_train(args) -> int:
     weights = _read_weights(args.weights) if args.weights else None
     if args.checkpoint_dir:
         folder = check_checkpoint_dir(args.checkpoint_dir)
-        with _locked(folder):  # another fit using the folder: say so now, not after loading the data
+        with locked(folder):  # another fit using the folder: say so now, not after loading the data
             pass
         if not args.restart and (folder / "last.pt").is_file():
-            _read_checkpoint(folder / "last.pt")  # unreadable: say so now
-    if args.threads:
-        torch.set_num_threads(args.threads)
+            read_checkpoint(folder / "last.pt")  # unreadable: say so now
+    return weights
 
-    source = args.data.partition(":")[0]
+
+def _load_train_data(args):
+    """The Splits of ``--data`` at ``--image-size`` (with ``--subset``, ``--seed``;
+    ``--skip-corrupt`` where the source supports it), checked usable.  Returns them."""
+    import inspect
+
+    from . import data as data_mod
+
     kw = dict(image_size=args.image_size, subset=args.subset, seed=args.seed)
-    if args.skip_corrupt:
-        import inspect
-
-        fn = data_mod.SOURCES.get(source, (None,))[0]
-        if fn is not None and "skip_corrupt" in inspect.signature(fn).parameters:
-            kw["skip_corrupt"] = True
+    fn = data_mod.SOURCES.get(args.data.partition(":")[0], (None,))[0]
+    if args.skip_corrupt and fn is not None and "skip_corrupt" in inspect.signature(fn).parameters:
+        kw["skip_corrupt"] = True
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"skipped \d+ unreadable")  # reported below, in full
         splits = data_mod.load(args.data, **kw)
     _report_skipped(splits, args.verbose)
     _check_splits(splits)
+    return splits
+
+
+def _train_model(args, splits, weights):
+    """The network ``cnneff train`` trains: built seeded, ``--pretrained`` or
+    ``--weights`` loaded, and proven able to take ``--image-size`` images.  Returns it."""
+    import torch
+
+    from .counting import count
+    from .models import build_model, load_state_dict
 
     torch.manual_seed(args.seed)
-    overrides = {}
-    if args.pretrained:
-        overrides["pretrained"] = True
-    model = build_model(args.model, num_classes=len(splits.classes), **overrides)
+    model = build_model(args.model, num_classes=len(splits.classes), **({"pretrained": True} if args.pretrained else {}))
     if weights is not None:
         own = model.state_dict()
         if not any(k in own and own[k].shape == v.shape for k, v in weights.items()):
@@ -245,6 +247,20 @@ def cmd_train(args) -> int:
         why = " ".join(str(e).split())[:120] or type(e).__name__
         raise CliError(f"{args.model} cannot take {args.image_size}x{args.image_size} images ({why}); pass a larger "
                        f"--image-size (its native size is {getattr(model, 'image_size', '?')})") from None
+    return model
+
+
+def cmd_train(args) -> int:
+    """`cnneff train`: check everything, load the data, train with the "cli" preset plus the options. Returns 0."""
+    import torch
+
+    from .train import fit
+
+    weights = _precheck_train(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    splits = _load_train_data(args)
+    model = _train_model(args, splits, weights)
     r = fit(model, splits, _train_config(args))
     out = dict(model=args.model, data=splits.name, image_size=args.image_size, epochs=args.epochs,
                train_images=len(splits.train), test_images=r.test.get("n"),
@@ -295,10 +311,37 @@ def cmd_models(args) -> int:
     return 0
 
 
+# Option spellings kept from earlier versions of the command line (field -> extra flag).
+_TRAIN_ALIASES = {"bn_recalibration_batches": "--bn-recalibration"}
+
+
+def _add_train_options(parser: argparse.ArgumentParser) -> None:
+    """One option per command-line field of :class:`~cnneff.train.config.TrainConfig`
+    (``--batch-size`` for ``batch_size``, ``--augment/--no-augment`` for a flag),
+    its default from the "cli" preset and its help from the field's own text,
+    so the training knobs are listed once (in cnneff.train.config)."""
+    from .core import PRECISIONS
+    from .train.config import OPTIMIZERS, SCHEDULES, TrainConfig, knobs
+
+    cli = TrainConfig.preset("cli")
+    choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "precision": PRECISIONS}
+    for f in knobs(cli_only=True):
+        flags = [f"--{f.name.replace('_', '-')}"] + ([_TRAIN_ALIASES[f.name]] if f.name in _TRAIN_ALIASES else [])
+        default, kind = getattr(cli, f.name), str(f.type)
+        kw = dict(default=default, dest=f.name, help=f"{f.metadata['help']} (default {default})")
+        if kind == "bool":
+            kw["action"] = argparse.BooleanOptionalAction
+        elif kind.startswith("int"):
+            kw["type"] = _int
+        elif kind.startswith("float"):
+            kw["type"] = float
+        if f.name in choices:
+            kw["choices"] = choices[f.name]
+        parser.add_argument(*flags, **kw)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``cnneff`` sub-command.  Returns it."""
-    from .config import OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig
-
     p = argparse.ArgumentParser(prog="cnneff", description="CNN-efficiency reproducibility book helpers")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -330,33 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", required=True, help="registry name, or torchvision:NAME / timm:NAME")
     t.add_argument("--data", required=True,
                    help="fashion-mnist | elpv | elpv-4class | folder:PATH | deepweeds:PATH | cifar10:PATH | cifar100:PATH")
-    t.add_argument("--image-size", type=_int, default=64, help="side the images are stored and trained at (default 64)")
-    # Training defaults: TrainConfig's "cpu" preset (short CPU runs from scratch; reasons in cnneff.config).
-    cpu = TrainConfig.preset("cpu")
-    t.add_argument("--epochs", type=_int, default=cpu.epochs)
     t.add_argument("--subset", type=_int, default=None, help="keep at most K training images (stratified)")
-    t.add_argument("--batch-size", type=_int, default=cpu.batch_size)
-    t.add_argument("--optimizer", choices=OPTIMIZERS, default=cpu.optimizer)
-    t.add_argument("--lr", type=float, default=cpu.lr)
-    t.add_argument("--weight-decay", type=float, default=cpu.weight_decay)
-    t.add_argument("--warmup-epochs", type=float, default=cpu.warmup_epochs)
-    t.add_argument("--schedule", choices=SCHEDULES, default=cpu.schedule)
-    t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=cpu.augment,
-                   help="random flips and crops (worth it for longer runs)")
-    t.add_argument("--bn-recalibration", type=_int, default=cpu.bn_recalibration_batches, metavar="BATCHES",
-                   help="recompute BatchNorm statistics over this many training batches each epoch (0: off)")
-    t.add_argument("--precision", choices=PRECISIONS, default=cpu.precision)
-    t.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=cpu.channels_last,
-                   help="NHWC memory format (default on: 1.2-1.6x faster training on CPU, benchmarks/engine_speed.py)")
-    t.add_argument("--device", default=cpu.device, help="auto | cpu | cuda | cuda:N")
     t.add_argument("--threads", type=_int, default=None, help="torch CPU threads")
-    t.add_argument("--seed", type=_int, default=cpu.seed)
+    _add_train_options(t)  # every TrainConfig field the command line offers, defaults from the "cli" preset
     t.add_argument("--pretrained", action="store_true", help="ImageNet weights shipped offline (efficientnet_lite0)")
     t.add_argument("--weights", default=None, help="local state dict file to start from (timm/torchvision format)")
-    t.add_argument("--checkpoint-dir", default=None,
-                   help="checkpoint every epoch here; a rerun of the same run resumes, another run is refused")
-    t.add_argument("--restart", action="store_true",
-                   help="ignore the checkpoint in --checkpoint-dir and train from scratch (the new run replaces it)")
     t.add_argument("--skip-corrupt", action="store_true",
                    help="drop unreadable image files (folder:/deepweeds: sources) instead of stopping")
     t.add_argument("--verbose", action="store_true", help="list every skipped file")

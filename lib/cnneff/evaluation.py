@@ -11,10 +11,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .compress import weight_file_bytes
+from .compress.precision import weight_file_bytes
 from .counting import count
 from .measure import inference_latency
-from .train import evaluate
+from .train.evaluate import evaluate
 
 __all__ = ["classifier_row", "int8_speedups", "operator_times"]
 
@@ -59,14 +59,14 @@ def int8_speedups(models: dict[str, nn.Module], image_size: int, rounds: int = 5
     ``speedup`` (fp32_ms / int8_ms)."""
     import pandas as pd
 
-    from .compress import quantize_int8
+    from .compress.int8 import quantize_int8
 
     gen = torch.Generator().manual_seed(seed)
     rows = []
     for name, model in models.items():
         model = model.cpu().eval()
         calib = torch.randn(calibration_images, 3, image_size, image_size, generator=gen)
-        q = quantize_int8(model, calib)
+        q, _ = quantize_int8(model, calib)
         for r in range(rounds):
             t = {k: inference_latency(m, image_size, batch_size=1, repeats=repeats, warmup=3,
                                       threads=threads)["latency_ms"] for k, m in (("fp32", model), ("int8", q))}
@@ -87,7 +87,7 @@ def operator_times(model: nn.Module, image_size: int, passes: int = 20, threads:
 
     import pandas as pd
 
-    from .measure import num_threads
+    from .core import num_threads
 
     model = model.cpu().eval()
     x = torch.randn(1, 3, image_size, image_size)

@@ -15,9 +15,9 @@ import time
 import torch
 from torch import nn
 
-from .core import AUTOCAST_DTYPES, autocast, check_precision, num_threads, weight_dtype  # noqa: F401 (re-exported)
+from .core import autocast, check_precision, num_threads, weight_dtype
 
-__all__ = ["num_threads", "autocast", "weight_dtype", "inference_latency", "training_throughput", "hardware_info"]
+__all__ = ["inference_latency", "training_throughput", "hardware_info"]
 
 
 def _sync(device):

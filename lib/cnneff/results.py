@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .core import atomic_write_text  # re-exported: its home is cnneff.core
+from .core import atomic_write_text
 from .paths import base_profile, output_dir, results_dir
 
-__all__ = ["PROVENANCE", "atomic_write_text", "save_metrics", "load_metrics"]
+__all__ = ["PROVENANCE", "save_metrics", "load_metrics"]
 
 # Keys every metrics.json carries besides the claimed metrics: where and how a result was obtained.
 # paper_data: true when the run read the paper's own data set (DATA_ROOT), false on an embedded stand-in.
@@ -32,7 +32,7 @@ def save_metrics(metrics: dict, notebook: str, profile: str = "cpu") -> Path:
     latencies, table cells) goes to ``details.json`` beside it, so that
     metrics.json holds nothing that no claim uses.  Values: numbers, strings,
     lists and dicts (numpy/torch scalars are converted)."""
-    from .claims import metric_keys
+    from .scorecard import metric_keys
 
     keep = metric_keys(notebook) | set(PROVENANCE)
     folder = output_dir(profile, notebook)

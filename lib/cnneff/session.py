@@ -10,8 +10,13 @@ the wall and CPU clocks.  It also reads *every* parameter the notebook declares
 (the names in its ``parameters`` cell, the values the run actually used, i.e.
 after papermill's overrides) so nothing has to be typed twice.
 
-``session.save(metrics)`` adds the provenance (:data:`PROVENANCE_KEYS`) and
-writes metrics.json / details.json atomically (:func:`cnneff.results.save_metrics`).
+It also absorbs the lines every set-up cell used to repeat: pandas' display
+width, ``torch.manual_seed(seed)`` (so that a cell that draws random numbers
+before the first training draws the same ones on every run) and the
+``metrics`` dict the notebook fills (``session.metrics``).
+
+``session.save()`` adds the provenance (:func:`provenance`) and writes
+metrics.json / details.json atomically (:func:`cnneff.results.save_metrics`).
 """
 from __future__ import annotations
 
@@ -65,6 +70,7 @@ class Session:
     name: str
     profile: str
     parameters: dict
+    metrics: dict = field(default_factory=dict)  # what the notebook measured (session.save writes it)
     started: float = field(default_factory=time.perf_counter)
     cpu_started: float = field(default_factory=time.process_time)
 
@@ -72,13 +78,14 @@ class Session:
         """Wall seconds since :func:`start`."""
         return time.perf_counter() - self.started
 
-    def save(self, metrics: dict) -> Path:
+    def save(self, metrics: dict | None = None) -> Path:
         """Add ``parameters`` (every declared parameter with the value this run
         used), ``hardware`` (:func:`provenance`), ``wall_seconds`` and
-        ``cpu_seconds`` to ``metrics`` and write it atomically; returns the path
-        of metrics.json."""
+        ``cpu_seconds`` to ``metrics`` (default: :attr:`metrics`) and write it
+        atomically; returns the path of metrics.json."""
         from .results import save_metrics
 
+        metrics = self.metrics if metrics is None else metrics
         metrics["parameters"] = dict(self.parameters)
         metrics["hardware"] = provenance()
         metrics["wall_seconds"] = round(self.elapsed(), 1)
@@ -86,13 +93,14 @@ class Session:
         return save_metrics(metrics, self.name, self.profile)
 
 
-def start(name: str, namespace: dict, theme: bool = True) -> Session:
+def start(name: str, namespace: dict, theme: bool = True, seed: int = 0) -> Session:
     """Set up a notebook run and return its :class:`Session`.
 
     ``namespace`` is the notebook's ``globals()``: the values of the parameters
     declared in ``notebooks/<name>.ipynb``'s parameters cell are read from it
     (a declared parameter missing there raises NameError naming it).  Threads:
-    ``torch.set_num_threads(threads)`` when the notebook declares ``threads``."""
+    ``torch.set_num_threads(threads)`` when the notebook declares ``threads``;
+    ``torch.manual_seed(seed)``; pandas prints up to 160 characters a line."""
     from .runner import notebook_parameters
 
     for kw in _QUIET:
@@ -103,10 +111,13 @@ def start(name: str, namespace: dict, theme: bool = True) -> Session:
         raise NameError(f"notebook {name!r}: parameters {', '.join(missing)} are declared in its parameters cell "
                         "but not defined; run the parameters cell first")
     params = {k: namespace[k] for k in declared}
-    if isinstance(params.get("threads"), int) and params["threads"] > 0:
-        import torch
+    import pandas as pd
+    import torch
 
+    if isinstance(params.get("threads"), int) and params["threads"] > 0:
         torch.set_num_threads(params["threads"])
+    torch.manual_seed(seed)
+    pd.set_option("display.width", 160)
     if theme:
         import seaborn as sns
 

@@ -24,9 +24,17 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["to_html", "format_number", "register"]
+__all__ = ["to_html", "format_number", "register", "pct_change"]
 
 DASH = "\u2013"
+
+
+def pct_change(ours, paper, digits: int = 1):
+    """How far ``ours`` lies from ``paper``, in percent of the paper's value:
+    ``100 * (ours / paper - 1)`` rounded to ``digits`` (numbers, or pandas
+    Series element-wise; NaN where the paper gives none).  Returns the same type."""
+    value = 100 * (ours / paper - 1)
+    return value.round(digits) if hasattr(value, "round") else round(value, digits)
 
 
 def _superscripts(text: str) -> str:

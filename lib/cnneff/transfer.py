@@ -28,10 +28,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .scaling import B0_HEAD, B0_STAGE_REPEATS, B_VARIANTS, compound_coefficients, repeats_tv, round_channels_tv  # noqa: F401
+from .scaling import B0_HEAD, B_VARIANTS, compound_coefficients, repeats_tv, round_channels_tv
 
 __all__ = ["backbone_units", "classifier_of", "zero_head", "set_trainable", "trainable_summary", "pretrained_model",
-           "compound_coefficients", "compound_table", "efficientnet_scaling", "B0_STAGE_REPEATS"]
+           "fine_tune", "data_tag", "checkpoint_folder", "compound_table", "efficientnet_scaling"]
 
 _HOOK = "_cnneff_frozen_bn_hook"
 
@@ -166,6 +166,35 @@ def pretrained_model(name: str, num_classes: int, weights: str = "", pretrained:
         return build_model(name, num_classes=num_classes, pretrained=True)
     raise ValueError(f"no ImageNet weights for {name!r} ship with this project: pass weights=PATH of a local "
                      "state dict (e.g. torchvision's mobilenet_v2-b0353104.pth)")
+
+
+def fine_tune(model: nn.Module, data, config, trainable: str | int = "head"):
+    """Fine-tune ``model`` on ``data`` with ``config`` (a
+    :class:`~cnneff.train.config.TrainConfig`) after :func:`set_trainable`
+    (``"head"``, ``"all"`` or the last ``n`` backbone units).  Returns
+    ``(FitResult, trainable summary)``."""
+    from .train import fit
+
+    summary = set_trainable(model, trainable)
+    return fit(model, data, config), summary
+
+
+def data_tag(spec: str) -> str:
+    """Short name of a data source for metric keys: ``"deepweeds:/d/dw"`` ->
+    ``"deepweeds"``, ``"cifar10:..."`` -> ``"cifar10"``, a folder its own name
+    (``"folder:/data/rps"`` -> ``"rps"``), ``"fashion-mnist"`` -> ``"fashion_mnist"``."""
+    from pathlib import Path
+
+    source, _, path = spec.partition(":")
+    return Path(path).name.lower().replace("-", "_") if source == "folder" else source.replace("-", "_")
+
+
+def checkpoint_folder(base: str, run: str) -> str | None:
+    """The checkpoint folder of one training ``run`` under ``base`` (None when
+    ``base`` is empty: no checkpoints)."""
+    from pathlib import Path
+
+    return str(Path(base) / run) if base else None
 
 
 # --------------------------------------------------------------------------- compound scaling

@@ -43,7 +43,6 @@ Splits, DataError), :mod:`~cnneff.data.pixels` (decode one file, square resize),
 :mod:`~cnneff.data.robustness`, :mod:`~cnneff.data.sources` (``load``).
 Every public name is importable from :mod:`cnneff.data` itself.
 """
-from ..core import IMAGENET_MEAN, IMAGENET_STD
 from .arrays import FASHION_MNIST_CLASSES, FASHION_MNIST_ROOT, cifar10, cifar100, fashion_mnist
 from .cache import cache_dir
 from .containers import DataError, FolderImages, ImageSet, Splits
@@ -52,13 +51,13 @@ from .files import STREAM_THRESHOLD
 from .folders import DEEPWEEDS_LICENCE, IMAGE_EXTENSIONS, deepweeds, image_folder
 from .pixels import resize_square
 from .robustness import ROBUSTNESS_TRANSFORMS, robustness_set
-from .sources import SOURCES, load
+from .sources import SOURCES, load, load_subset
 
 __all__ = [
     "Splits", "ImageSet", "FolderImages", "DataError",
-    "fashion_mnist", "elpv", "image_folder", "deepweeds", "cifar10", "cifar100", "load",
+    "fashion_mnist", "elpv", "image_folder", "deepweeds", "cifar10", "cifar100", "load", "load_subset",
     "robustness_set", "resize_square", "cache_dir", "SOURCES",
-    "IMAGENET_MEAN", "IMAGENET_STD", "IMAGE_EXTENSIONS", "STREAM_THRESHOLD",
+    "IMAGE_EXTENSIONS", "STREAM_THRESHOLD",
     "FASHION_MNIST_ROOT", "FASHION_MNIST_CLASSES", "ELPV_LICENCE", "ELPV_TASKS", "DEEPWEEDS_LICENCE",
     "ROBUSTNESS_TRANSFORMS",
 ]

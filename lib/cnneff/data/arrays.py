@@ -10,7 +10,7 @@ import torch
 
 from .pixels import resize_square
 from .containers import DataError, ImageSet, Splits
-from .splits import _apply_subset, _stratified_split
+from .splits import apply_subset, stratified_split
 
 
 FASHION_MNIST_ROOT = "/usr/share/datasets/fashion-mnist"
@@ -41,9 +41,9 @@ def _array_splits(name, x_train, y_train, x_test, y_test, classes, image_size, s
         raise ValueError(f"image_size must be a positive integer, got {image_size!r}")
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
-    tr, va, _ = _stratified_split(y_train, val_fraction, 0.0, seed)
+    tr, va, _ = stratified_split(y_train, val_fraction, 0.0, seed)
     te = np.arange(len(y_test), dtype=np.int64)
-    tr, va, te = _apply_subset((tr, va, te), (y_train, y_train, y_test), subset, seed)
+    tr, va, te = apply_subset((tr, va, te), (y_train, y_train, y_test), subset, seed)
     sets = {}
     for s, x, y, idx in (("train", x_train, y_train, tr), ("val", x_train, y_train, va), ("test", x_test, y_test, te)):
         imgs = resize_square(torch.from_numpy(np.ascontiguousarray(x[idx])), image_size)

@@ -13,7 +13,7 @@ import torch
 
 from ..core import atomic_open
 from ..paths import ROOT
-from .pixels import _oneline
+from .pixels import oneline
 from .containers import ImageSet, Splits, _SPLIT_NAMES
 
 
@@ -30,7 +30,7 @@ def cache_dir() -> Path | None:
     return Path(env) if env else ROOT / "data" / "cache"
 
 
-def _files_digest(items: Sequence[tuple[str, int]]) -> str:
+def files_digest(items: Sequence[tuple[str, int]]) -> str:
     h = hashlib.sha256()
     for p, y in items:
         st = os.stat(p)
@@ -38,7 +38,7 @@ def _files_digest(items: Sequence[tuple[str, int]]) -> str:
     return h.hexdigest()
 
 
-def _cache_path(name: str, size: int, key: dict) -> Path | None:
+def cache_path(name: str, size: int, key: dict) -> Path | None:
     d = cache_dir()
     if d is None:
         return None
@@ -50,7 +50,7 @@ def _cache_path(name: str, size: int, key: dict) -> Path | None:
 _CACHE_WARNED: set[str] = set()  # cache folders already warned about (once per process)
 
 
-def _save_cache(path: Path, s: Splits) -> bool:
+def save_cache(path: Path, s: Splits) -> bool:
     """Save the decoded tensors to ``path`` atomically.  Best-effort: a folder
     that cannot be written (read-only, full disk) warns once per folder and
     returns False; the data is then used uncached.  Returns True when saved."""
@@ -67,12 +67,12 @@ def _save_cache(path: Path, s: Splits) -> bool:
     except (OSError, RuntimeError) as e:
         if str(path.parent) not in _CACHE_WARNED:
             _CACHE_WARNED.add(str(path.parent))
-            warnings.warn(f"cannot write the data cache in {path.parent} ({_oneline(e)}); continuing without it "
+            warnings.warn(f"cannot write the data cache in {path.parent} ({oneline(e)}); continuing without it "
                           "(set CNNEFF_CACHE to a writable folder, or to off)", stacklevel=3)
         return False
 
 
-def _load_cache(path: Path | None) -> Splits | None:
+def load_cache(path: Path | None) -> Splits | None:
     if path is None or not path.is_file():
         return None
     try:
@@ -82,5 +82,5 @@ def _load_cache(path: Path | None) -> Splits | None:
                       int(b["image_size"]), b["licence"], int(b["skipped"]), str(path),
                       [str(p) for p in b.get("skipped_files", [])])
     except Exception as e:  # noqa: BLE001 - a damaged cache is rebuilt, not fatal
-        warnings.warn(f"ignoring unreadable cache {path} ({_oneline(e)}); decoding again", stacklevel=3)
+        warnings.warn(f"ignoring unreadable cache {path} ({oneline(e)}); decoding again", stacklevel=3)
         return None

@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .pixels import _decode, _oneline
+from .pixels import decode_image, oneline
 
 
 _SPLIT_NAMES = ("train", "val", "test")
@@ -77,9 +77,9 @@ class FolderImages(torch.utils.data.Dataset):
     def __getitem__(self, i):
         path, label = self.items[i]
         try:
-            x = _decode(path, self.image_size, "L" if self.channels == 1 else "RGB")
+            x = decode_image(path, self.image_size, "L" if self.channels == 1 else "RGB")
         except Exception as e:  # noqa: BLE001 - any decoder failure means an unreadable file
-            raise DataError(f"{path}: cannot read image ({_oneline(e)}); {_SKIP_HINT}") from None
+            raise DataError(f"{path}: cannot read image ({oneline(e)}); {_SKIP_HINT}") from None
         return x, label
 
     def subset(self, indices) -> "FolderImages":

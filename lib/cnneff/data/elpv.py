@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .containers import Splits
-from .files import _file_splits
+from .files import file_splits
 
 
 ELPV_LICENCE = "CC-BY-NC-SA 4.0"
@@ -47,6 +47,6 @@ def elpv(image_size: int = 224, task: str = "binary", subset: int | None = None,
         else:
             label = level
         items.append((str(data / rel), label))
-    return _file_splits(f"elpv-{task}", {"train": items, "val": None, "test": None}, ELPV_TASKS[task],
+    return file_splits(f"elpv-{task}", {"train": items, "val": None, "test": None}, ELPV_TASKS[task],
                         image_size, subset, seed, False, False, ELPV_LICENCE, channels=1,
                         holdout=(val_fraction, test_fraction))

@@ -10,10 +10,10 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core import one_thread as _one_thread
-from .pixels import _GRAY_MODES, _decode, _oneline
+from .pixels import GRAY_MODES, decode_image, oneline
 from .containers import DataError, FolderImages, ImageSet, Splits, _SKIP_HINT, _SPLIT_NAMES
-from .splits import _apply_subset, _stratified_split
-from .cache import _cache_path, _files_digest, _load_cache, _save_cache
+from .splits import apply_subset, stratified_split
+from .cache import cache_path, files_digest, load_cache, save_cache
 
 
 STREAM_THRESHOLD = 20_000  # image folders with more (selected) images stream instead of caching
@@ -31,9 +31,9 @@ class _Decoder(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         try:
-            return i, _decode(self.items[i][0], self.size, None), ""
+            return i, decode_image(self.items[i][0], self.size, None), ""
         except Exception as e:  # noqa: BLE001
-            return i, None, _oneline(e)
+            return i, None, oneline(e)
 
 
 def _as_list(batch):
@@ -78,58 +78,46 @@ def _decode_many(items, size: int, desc: str, skip_corrupt: bool):
     return buf, ok, (3 if color else 1)
 
 
-def _file_splits(name: str, pools: dict, classes: list[str], image_size: int, subset, seed: int,
-                 skip_corrupt: bool, stream, licence: str = "", channels: int | None = None,
-                 holdout: tuple[float, float] = (0.1, 0.1)) -> Splits:
-    """Split, subset and decode (or stream) file lists.  ``pools`` maps
-    "train" (required), "val", "test" to lists of (path, label) or None;
-    missing val/test are split off train, stratified, with the fractions
-    ``holdout`` = (val, test) of the pool (10 % each by default)."""
-    holdout = (float(holdout[0]), float(holdout[1]))
-    if min(holdout) < 0 or sum(holdout) > 0.9:
-        raise ValueError(f"val and test fractions must be >= 0 and leave at least 10 % for training, got {holdout}")
-    if not isinstance(image_size, int) or image_size < 1:
-        raise ValueError(f"image_size must be a positive integer, got {image_size!r}")
+def _pick_items(pools: dict, subset, seed: int, holdout: tuple[float, float]):
+    """The files of each split: val/test split off the train pool where the
+    source gives none (stratified, fractions ``holdout``), then the subset.
+    Returns ``(items per split, full index arrays, picked index arrays)``."""
     train_pool = pools["train"]
     labels = np.array([y for _, y in train_pool], dtype=np.int64)
     need_val, need_test = pools.get("val") is None, pools.get("test") is None
-    tr, va, te = _stratified_split(labels, holdout[0] if need_val else 0.0, holdout[1] if need_test else 0.0, seed)
+    tr, va, te = stratified_split(labels, holdout[0] if need_val else 0.0, holdout[1] if need_test else 0.0, seed)
     src = {"train": (train_pool, tr)}
     for s, need, idx in (("val", need_val, va), ("test", need_test, te)):
-        if need:
-            src[s] = (train_pool, idx)
-        else:
-            src[s] = (pools[s], np.arange(len(pools[s]), dtype=np.int64))
+        src[s] = (train_pool, idx) if need else (pools[s], np.arange(len(pools[s]), dtype=np.int64))
     lab = {s: np.array([y for _, y in src[s][0]], dtype=np.int64) for s in _SPLIT_NAMES}
     full = tuple(src[s][1] for s in _SPLIT_NAMES)
-    picked = _apply_subset(full, tuple(lab[s] for s in _SPLIT_NAMES), subset, seed)
-    items = {s: [src[s][0][i] for i in picked[k]] for k, s in enumerate(_SPLIT_NAMES)}
-    n_total = sum(len(v) for v in items.values())
-    if stream is None:
-        stream = n_total > STREAM_THRESHOLD
-    if stream:
-        return _streamed(name, items, classes, image_size, skip_corrupt, licence, channels, seed)
+    picked = apply_subset(full, tuple(lab[s] for s in _SPLIT_NAMES), subset, seed)
+    return {s: [src[s][0][i] for i in picked[k]] for k, s in enumerate(_SPLIT_NAMES)}, full, picked
 
-    every = [it for s in _SPLIT_NAMES if pools.get(s) is not None for it in pools[s]]
-    base = {"name": name, "seed": seed, "skip": bool(skip_corrupt),
-            "channels": channels, "files": _files_digest(every)}
-    if holdout != (0.1, 0.1):  # the default keeps the cache keys of earlier versions
-        base["holdout"] = list(holdout)
-    path = _cache_path(name, image_size, {**base, "subset": subset})
-    hit = _load_cache(path)
-    if hit is not None:
-        return hit
-    if subset is not None:  # derive from a cached full decode if there is one
-        whole = _load_cache(_cache_path(name, image_size, {**base, "subset": None}))
-        if whole is not None and whole.skipped == 0:
-            pos = {s: np.searchsorted(full[k], picked[k]) for k, s in enumerate(_SPLIT_NAMES)}
-            out = Splits(name, whole.train.subset(pos["train"]), whole.val.subset(pos["val"]),
-                         whole.test.subset(pos["test"]), whole.classes, whole.channels, image_size, licence, 0,
-                         str(path) if path else "")
-            if path is not None and not _save_cache(path, out):
-                out.cache = ""
-            return out
 
+def _from_cache(name, base: dict, image_size: int, subset, full, picked, licence: str):
+    """The Splits from the decoded-tensor cache: this subset's entry, or cut
+    from a cached full decode (then cached itself).  Returns (Splits or None, cache path)."""
+    path = cache_path(name, image_size, {**base, "subset": subset})
+    hit = load_cache(path)
+    if hit is not None or subset is None:
+        return hit, path
+    whole = load_cache(cache_path(name, image_size, {**base, "subset": None}))
+    if whole is None or whole.skipped != 0:
+        return None, path
+    pos = {s: np.searchsorted(full[k], picked[k]) for k, s in enumerate(_SPLIT_NAMES)}
+    out = Splits(name, whole.train.subset(pos["train"]), whole.val.subset(pos["val"]),
+                 whole.test.subset(pos["test"]), whole.classes, whole.channels, image_size, licence, 0,
+                 str(path) if path else "")
+    if path is not None and not save_cache(path, out):
+        out.cache = ""
+    return out, path
+
+
+def _decoded(name, items: dict, classes, image_size: int, skip_corrupt: bool, licence: str, channels, path):
+    """Decode every file of ``items`` into in-memory ImageSets (unreadable ones
+    skipped or raised, as ``skip_corrupt`` says) and cache the result at ``path``.
+    Returns the Splits."""
     flat = [it for s in _SPLIT_NAMES for it in items[s]]
     buf, ok, native = _decode_many(flat, image_size, f"decoding {name} at {image_size}px", skip_corrupt)
     ch = channels or native
@@ -149,9 +137,37 @@ def _file_splits(name: str, pools: dict, classes: list[str], image_size: int, su
     del buf
     out = Splits(name, sets["train"], sets["val"], sets["test"], list(classes), ch, image_size, licence,
                  int((~ok).sum()), str(path) if path else "", [flat[i][0] for i in np.flatnonzero(~ok)])
-    if path is not None and not _save_cache(path, out):
+    if path is not None and not save_cache(path, out):
         out.cache = ""
     return out
+
+
+def file_splits(name: str, pools: dict, classes: list[str], image_size: int, subset, seed: int,
+                skip_corrupt: bool, stream, licence: str = "", channels: int | None = None,
+                holdout: tuple[float, float] = (0.1, 0.1)) -> Splits:
+    """Split, subset and decode (or stream) file lists.  ``pools`` maps
+    "train" (required), "val", "test" to lists of (path, label) or None;
+    missing val/test are split off train, stratified, with the fractions
+    ``holdout`` = (val, test) of the pool (10 % each by default).  Returns the Splits."""
+    holdout = (float(holdout[0]), float(holdout[1]))
+    if min(holdout) < 0 or sum(holdout) > 0.9:
+        raise ValueError(f"val and test fractions must be >= 0 and leave at least 10 % for training, got {holdout}")
+    if not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(f"image_size must be a positive integer, got {image_size!r}")
+    items, full, picked = _pick_items(pools, subset, seed, holdout)
+    if stream is None:
+        stream = sum(len(v) for v in items.values()) > STREAM_THRESHOLD
+    if stream:
+        return _streamed(name, items, classes, image_size, skip_corrupt, licence, channels, seed)
+    every = [it for s in _SPLIT_NAMES if pools.get(s) is not None for it in pools[s]]
+    base = {"name": name, "seed": seed, "skip": bool(skip_corrupt), "channels": channels,
+            "files": files_digest(every)}
+    if holdout != (0.1, 0.1):  # the default keeps the cache keys of earlier versions
+        base["holdout"] = list(holdout)
+    hit, path = _from_cache(name, base, image_size, subset, full, picked, licence)
+    if hit is not None:
+        return hit
+    return _decoded(name, items, classes, image_size, skip_corrupt, licence, channels, path)
 
 
 def _unreadable(items, size: int, desc: str) -> list[str]:
@@ -192,7 +208,7 @@ def _streamed(name, items, classes, image_size, skip_corrupt, licence, channels,
         for p in sample:
             try:
                 with Image.open(p) as im:
-                    if im.mode not in _GRAY_MODES:
+                    if im.mode not in GRAY_MODES:
                         channels = 3
                         break
             except Exception:  # noqa: BLE001 - reported when the item is read

@@ -6,9 +6,9 @@ import csv
 import os
 from pathlib import Path
 
-from .pixels import _oneline
+from .pixels import oneline
 from .containers import DataError, Splits, _SPLIT_NAMES
-from .files import _file_splits
+from .files import file_splits
 
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # matched case-insensitively
@@ -79,7 +79,7 @@ def image_folder(root: str | os.PathLike, image_size: int = 64, subset: int | No
         found = _scan_classes(root, "image_folder")
         classes = list(found)
         pools = {"train": [(p, k) for k, c in enumerate(classes) for p in found[c]], "val": None, "test": None}
-    return _file_splits(f"folder:{root}", pools, classes, image_size, subset, seed, skip_corrupt, stream)
+    return file_splits(f"folder:{root}", pools, classes, image_size, subset, seed, skip_corrupt, stream)
 
 
 DEEPWEEDS_LICENCE = "CC-BY 4.0"
@@ -104,7 +104,7 @@ def deepweeds(root: str | os.PathLike, image_size: int = 64, subset: int | None 
         with open(csv_path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.DictReader(f))
     except UnicodeDecodeError as e:
-        raise DataError(f"{csv_path} is not UTF-8 text ({_oneline(e)}); save it as UTF-8 CSV") from None
+        raise DataError(f"{csv_path} is not UTF-8 text ({oneline(e)}); save it as UTF-8 CSV") from None
     cols = {"Filename", "Label", "Species"}
     if not rows or not cols <= set(rows[0]):
         have = ", ".join(rows[0]) if rows else "no rows"
@@ -129,6 +129,6 @@ def deepweeds(root: str | os.PathLike, image_size: int = 64, subset: int | None 
         raise DataError(f"{csv_path} has only one class ({names[order[0]]!r}); need at least two")
     remap = {lab: k for k, lab in enumerate(order)}  # labels 0..8 as published stay as they are
     items = [(p, remap[y]) for p, y in items]
-    return _file_splits(f"deepweeds:{root}", {"train": items, "val": None, "test": None},
+    return file_splits(f"deepweeds:{root}", {"train": items, "val": None, "test": None},
                         [names[k] for k in order], image_size, subset, seed, skip_corrupt, stream,
                         DEEPWEEDS_LICENCE)

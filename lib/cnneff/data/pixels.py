@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from ..core import one_thread as _one_thread
 
 
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
+GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 
 
 def resize_square(x: torch.Tensor, size: int, chunk: int = 2048) -> torch.Tensor:
@@ -34,7 +34,7 @@ def resize_square(x: torch.Tensor, size: int, chunk: int = 2048) -> torch.Tensor
     return x[0] if single else x
 
 
-def _decode(path: str, size: int, mode: str | None) -> torch.Tensor:
+def decode_image(path: str, size: int, mode: str | None) -> torch.Tensor:
     """Decode one image file to uint8 [C, size, size].  ``mode`` "L" -> 1
     channel, "RGB" -> 3, None -> 1 channel for grayscale files, else 3."""
     from PIL import Image
@@ -42,7 +42,7 @@ def _decode(path: str, size: int, mode: str | None) -> torch.Tensor:
     with Image.open(path) as im:
         if im.format == "JPEG":
             im.draft(mode if mode in ("L", "RGB") else None, (size, size))
-        gray = im.mode in _GRAY_MODES
+        gray = im.mode in GRAY_MODES
         target = mode or ("L" if gray else "RGB")
         if im.mode.startswith("I") or im.mode == "F":  # 16/32-bit grayscale: scale to 8 bit
             a = np.asarray(im)
@@ -59,5 +59,5 @@ def _decode(path: str, size: int, mode: str | None) -> torch.Tensor:
         return resize_square(t, size)
 
 
-def _oneline(e: BaseException) -> str:
+def oneline(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__

@@ -35,3 +35,27 @@ def load(spec: str, **kw) -> Splits:
         raise ValueError(f"data source {source!r} takes no path (it ships with the elpv-dataset package)")
     args = (path,) if path else ()
     return fn(*args, **{**fixed, **kw})
+
+
+def load_subset(spec: str, *, image_size: int, subset: int | None, seed: int = 0, val_images: int | None = None,
+                test_images: int | None = None) -> Splits:
+    """``subset`` training images of ``spec`` (:func:`load`, stratified),
+    with validation and test images drawn from the FULL val / test splits
+    rather than from the subset's shrunken ones: ``val_images`` and
+    ``test_images`` of them at random (seeded by ``seed``; None: all of it).
+    ``subset=None`` loads everything (the held-out splits stay whole).
+    Returns the :class:`Splits`."""
+    import dataclasses
+
+    import torch
+
+    splits = load(spec, image_size=image_size, subset=subset, seed=seed)
+    if subset is None:
+        return splits
+    pools = load(spec, image_size=image_size, seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+
+    def draw(pool, n):
+        return pool if n is None else pool.subset(torch.randperm(len(pool), generator=gen)[:n])
+
+    return dataclasses.replace(splits, val=draw(pools.val, val_images), test=draw(pools.test, test_images))

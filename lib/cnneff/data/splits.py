@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 
-def _stratified_split(labels: np.ndarray, val: float, test: float, seed: int):
+def stratified_split(labels: np.ndarray, val: float, test: float, seed: int):
     """Per class, ``round(n * val)`` indices to val and ``round(n * test)`` to
     test (leaving at least one in train), the rest to train.  Returns three
     sorted int64 index arrays."""
@@ -41,7 +41,7 @@ def _take(idx: np.ndarray, labels: np.ndarray, k: int, rng: np.random.Generator)
     return np.sort(np.concatenate(keep)).astype(np.int64)
 
 
-def _apply_subset(parts, labels_of, subset: int | None, seed: int):
+def apply_subset(parts, labels_of, subset: int | None, seed: int):
     """Cut (train, val, test) index arrays to ``subset`` training images and
     val/test by the same fraction (at least one image per class present)."""
     if subset is None:

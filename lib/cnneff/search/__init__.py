@@ -36,19 +36,21 @@ paper's 224 px.
 Modules: :mod:`~cnneff.search.costs` (analytic costs), :mod:`~cnneff.search.sampling`
 (twists and solvers), :mod:`~cnneff.search.sweep` (training, result files, Ray),
 :mod:`~cnneff.search.pareto` (fronts, top-k selection), :mod:`~cnneff.search.formula`
-(the GP tiny formula).  Every public name is importable from :mod:`cnneff.search`.
+(the GP tiny formula), :mod:`~cnneff.search.pairs` (seed repeats, TinyNet vs B^-phi
+pairs, seed spread).  Every public name is importable from :mod:`cnneff.search`.
 """
 from .costs import PAPER_SCALE, b0_macs, image_side, twist_costs
 from .formula import TINY_CS, TinyFormula, derive_tinynets, fit_tiny_formula, held_out_error
+from .pairs import by_seed, seed_spread, tiny_vs_giant
 from .pareto import crowding_distance, nondominated_sort, pareto_front, select_top, spearman_table
 from .sampling import (MAC_BOUNDS, RANGE, inverse_giant_at, sample_around, sample_random, solve_multiplier,
                        tuned_width)
-from .sweep import DEFAULT_TRAIN, run_sweep, start_ray, sweep_fingerprint, train_twist, zero_init_residual
+from .sweep import DEFAULT_TRAIN, run_sweep, start_ray, sweep_fingerprint, train_twist
 
 __all__ = [
     "RANGE", "PAPER_SCALE", "MAC_BOUNDS", "TINY_CS", "image_side", "twist_costs", "b0_macs", "sample_random",
     "sample_around", "solve_multiplier", "tuned_width", "inverse_giant_at", "DEFAULT_TRAIN",
-    "zero_init_residual", "train_twist", "start_ray", "run_sweep", "sweep_fingerprint",
+    "train_twist", "start_ray", "run_sweep", "sweep_fingerprint",
     "nondominated_sort", "pareto_front", "crowding_distance", "select_top", "spearman_table", "TinyFormula",
-    "fit_tiny_formula", "held_out_error", "derive_tinynets",
+    "fit_tiny_formula", "held_out_error", "derive_tinynets", "by_seed", "tiny_vs_giant", "seed_spread",
 ]

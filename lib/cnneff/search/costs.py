@@ -81,7 +81,7 @@ def b0_macs(base_resolution: int = 224, num_classes: int = 1000, in_chans: int =
     return twist_costs(1.0, 1.0, 1.0, base_resolution, num_classes, in_chans).macs
 
 
-def _cost_row(r, w, d, base_resolution, num_classes, in_chans, **extra) -> dict:
+def cost_row(r, w, d, base_resolution, num_classes, in_chans, **extra) -> dict:
     c = twist_costs(r, w, d, base_resolution, num_classes, in_chans)
     c0 = b0_macs(base_resolution, num_classes, in_chans)
     return dict(**extra, r=r, w=w, d=d, image_size=image_side(r, base_resolution), params=c.params, macs=c.macs,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..scaling import inverse_giant
-from .costs import _cost_row, b0_macs, twist_costs
+from .costs import cost_row, b0_macs, twist_costs
 
 
 RANGE = (0.35, 2.8)  # the paper's range of every multiplier (section 4.2)
@@ -37,7 +37,7 @@ def sample_random(n: int, *, seed: int = 0, base_resolution: int = 224, num_clas
         draws += 1
         macs = twist_costs(r, w, d, base_resolution, num_classes, in_chans).macs
         if mac_bounds[0] * c0 <= macs <= mac_bounds[1] * c0:
-            rows.append(_cost_row(r, w, d, base_resolution, num_classes, in_chans, id=f"s{len(rows):03d}",
+            rows.append(cost_row(r, w, d, base_resolution, num_classes, in_chans, id=f"s{len(rows):03d}",
                                   kind="random", draw=draws - 1))
     cols = ["id", "kind", "r", "w", "d", "image_size", "params", "macs", "c", "draw"]
     return pd.DataFrame(rows, columns=cols)
@@ -84,7 +84,7 @@ def solve_multiplier(target_c: float, vary: str, fixed: dict | None = None, *, b
 
     x, c, status = _solve(c_of, bounds[0], bounds[1], target_c)
     m[vary] = x
-    row = _cost_row(m["r"], m["w"], m["d"], base_resolution, num_classes, in_chans)
+    row = cost_row(m["r"], m["w"], m["d"], base_resolution, num_classes, in_chans)
     return dict(**row, within=bool(abs(c / target_c - 1) <= tolerance), status=status)
 
 
@@ -117,7 +117,7 @@ def inverse_giant_at(target_c: float, *, base_resolution: int = 224, num_classes
     if abs(c / target_c - 1) > tolerance:  # a depth rounding step jumped over the target: fine-tune w
         t = tuned_width(target_c, r, d, base_resolution=base_resolution, num_classes=num_classes, in_chans=in_chans)
         w, c = t["w"], t["c"]
-    row = _cost_row(r, w, d, base_resolution, num_classes, in_chans)
+    row = cost_row(r, w, d, base_resolution, num_classes, in_chans)
     return dict(**row, phi=-x, w_formula=w_formula, within=bool(abs(c / target_c - 1) <= tolerance), status=status)
 
 
@@ -140,7 +140,7 @@ def sample_around(n: int, target: float = 0.5, *, tolerance: float = 0.03, seed:
         t = tuned_width(target, r, d, base_resolution=base_resolution, num_classes=num_classes, in_chans=in_chans,
                         tolerance=tolerance)
         w = round(t["w"], decimals)
-        row = _cost_row(r, w, d, base_resolution, num_classes, in_chans, id=f"a{len(rows):03d}", kind="around",
+        row = cost_row(r, w, d, base_resolution, num_classes, in_chans, id=f"a{len(rows):03d}", kind="around",
                         draw=draws - 1)
         if low <= w <= high and abs(row["c"] / target - 1) <= tolerance:
             rows.append(dict(row, w_formula=math.sqrt(target / (d * r * r))))

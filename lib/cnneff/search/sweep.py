@@ -1,4 +1,4 @@
-"""Training the samples: :func:`train_twist` (one model, ``cnneff.train.fit`` with the "sweep"
+"""Training the samples: :func:`train_twist` (one model, ``cnneff.train.fit`` with the "tinynet_sweep"
 preset), result files with a fingerprint, resume, and Ray workers (:func:`run_sweep`)."""
 from __future__ import annotations
 
@@ -15,16 +15,16 @@ import pandas as pd
 import torch
 
 from ..models import twisted_b0
-from ..config import PRESETS, TrainConfig
+from ..train.config import TrainConfig
+from ..train.presets import PRESETS
 from ..core import atomic_write_json, num_threads
-from ..train import zero_init_residual  # noqa: F401 (re-exported: its old home)
 from .costs import b0_macs, image_side, twist_costs
 
 
-# Short from-scratch training, identical for every model of a sweep: the "sweep"
-# preset of cnneff.config (reasons there).  Overrides passed as ``train=`` are
+# Short from-scratch training, identical for every model of a sweep: the "tinynet_sweep"
+# preset of cnneff.train.presets (reasons there).  Overrides passed as ``train=`` are
 # checked against TrainConfig's fields.
-DEFAULT_TRAIN = dict(PRESETS["sweep"])
+DEFAULT_TRAIN = dict(PRESETS["tinynet_sweep"])
 
 
 _DATA_CACHE: dict = {}
@@ -66,7 +66,7 @@ def train_twist(spec: dict, data, *, data_kwargs: dict | None = None, base_resol
     epochs, seed, worker (host:pid)."""
     t0, cpu0 = time.perf_counter(), time.process_time()
     with num_threads(threads):
-        from ..train import fit
+        from ..train.engine import fit
 
         splits = _resolve_data(data, data_kwargs)
         cfg = TrainConfig.from_dict({**DEFAULT_TRAIN, **(train or {})})
@@ -170,6 +170,34 @@ def start_ray(workers: int = 2, threads_per_worker: int = 1, gpus: float | None 
     return ray
 
 
+def _run_on_ray(todo: list[dict], data, args: tuple, store, bar, *, workers: int, gpus_per_worker: float,
+                address: str | None) -> None:
+    """Train ``todo`` as Ray tasks (``args`` as :func:`_train_task` takes them
+    after the spec and data) and ``store`` each result as it arrives, on the
+    running Ray instance or one started here (and shut down at the end).
+    A failed task raises; the files of finished models stay.  Returns None."""
+    import ray as _ray
+
+    threads_per_worker = args[4]
+    started_here = False
+    if not _ray.is_initialized():
+        start_ray(workers, threads_per_worker, gpus=(gpus_per_worker * workers or None), address=address)
+        started_here = True
+    try:
+        task = _ray.remote(num_cpus=threads_per_worker, num_gpus=gpus_per_worker, max_retries=0)(_train_task)
+        data_ref = _ray.put(data) if not isinstance(data, str) else data
+        pending = {task.remote(s, data_ref, *args): s for s in todo}
+        while pending:
+            ready, _ = _ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                spec = pending.pop(ref)
+                store(spec, _ray.get(ref))
+                bar.update(1)
+    finally:
+        if started_here:
+            _ray.shutdown()
+
+
 def run_sweep(specs: pd.DataFrame | Sequence[dict], out_dir: str | os.PathLike, data, *,
               data_kwargs: dict | None = None, base_resolution: int = 224, train: dict | None = None, seed: int = 0,
               backend: str = "ray", workers: int = 2, threads_per_worker: int = 1, gpus_per_worker: float = 0.0,
@@ -198,8 +226,7 @@ def run_sweep(specs: pd.DataFrame | Sequence[dict], out_dir: str | os.PathLike, 
     if backend not in ("ray", "local"):
         raise ValueError(f"backend must be 'ray' or 'local', got {backend!r}")
     rows = specs.to_dict("records") if isinstance(specs, pd.DataFrame) else [dict(s) for s in specs]
-    ids = [str(s["id"]) for s in rows]
-    if len(set(ids)) != len(ids):
+    if len({str(s["id"]) for s in rows}) != len(rows):
         raise ValueError("sample ids must be unique (they name the result files)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -220,31 +247,13 @@ def run_sweep(specs: pd.DataFrame | Sequence[dict], out_dir: str | os.PathLike, 
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(todo), desc="sweep", unit="model", disable=not progress, leave=False)
+    args = (data_kwargs, base_resolution, train, seed, threads_per_worker, costs)
     if todo and backend == "local":
         for s in todo:
-            store(s, _train_task(s, data, data_kwargs, base_resolution, train, seed, threads_per_worker, costs))
+            store(s, _train_task(s, data, *args))
             bar.update(1)
     elif todo:
-        started_here = False
-        import ray as _ray
-
-        if not _ray.is_initialized():
-            start_ray(workers, threads_per_worker, gpus=(gpus_per_worker * workers or None), address=address)
-            started_here = True
-        try:
-            task = _ray.remote(num_cpus=threads_per_worker, num_gpus=gpus_per_worker, max_retries=0)(_train_task)
-            data_ref = _ray.put(data) if not isinstance(data, str) else data
-            pending = {task.remote(s, data_ref, data_kwargs, base_resolution, train, seed, threads_per_worker,
-                                   costs): s for s in todo}
-            while pending:
-                ready, _ = _ray.wait(list(pending), num_returns=1)
-                for ref in ready:
-                    spec = pending.pop(ref)
-                    store(spec, _ray.get(ref))  # a failed task raises here; finished files stay
-                    bar.update(1)
-        finally:
-            if started_here:
-                _ray.shutdown()
+        _run_on_ray(todo, data, args, store, bar, workers=workers, gpus_per_worker=gpus_per_worker, address=address)
     bar.close()
     df = pd.DataFrame([done[s["id"]] for s in rows])
     df["trained_now"] = [s["id"] in fresh for s in rows]

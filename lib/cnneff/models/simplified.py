@@ -14,16 +14,20 @@ Three block types (the paper's Figure 2):
   image by one routing function per block (sigmoid of a linear map of the
   pooled block input, as timm's CondConv EfficientNets do).  The paper proposes
   this block but never trains it.
+
+Registered as ``simplified_efficientnet`` (``block=`` chooses the block type).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from timm.layers import CondConv2d as TimmCondConv2d
 from torch import nn
+
+from .registry import register
 
 __all__ = ["SimplifiedEfficientNet", "TABLE1", "BLOCK_TYPES", "mac_table"]
 
@@ -46,6 +50,7 @@ class Row:
 
     @property
     def label(self) -> str:
+        """Returns the row's label as the paper's Table 4 prints it."""
         return f"Block (Ne=4Ni, F=3, S={self.stride}, ID={self.identity})"
 
 
@@ -67,38 +72,57 @@ TABLE1 = [
 
 
 def conv_bn(cin, cout, k, stride=1, act=True):
+    """Returns ``nn.Sequential``: ``k`` x ``k`` conv (no bias, padding ``k // 2``) -> BN (-> ReLU if ``act``)."""
     layers = [nn.Conv2d(cin, cout, k, stride, k // 2, bias=False), nn.BatchNorm2d(cout)]
     if act:
         layers.append(nn.ReLU(inplace=True))
     return nn.Sequential(*layers)
 
 
-class CondConv2d(TimmCondConv2d):
-    """timm's ``CondConv2d`` with a second, equal way to compute a batch.
+@functools.lru_cache(maxsize=1)
+def _condconv_class() -> type:
+    """The class :class:`CondConv2d`, built on first use: it subclasses timm's
+    ``CondConv2d``, and importing timm (and torchvision with it) costs about
+    1.7 s, which ``import cnneff.models`` should not pay.  Returns the class."""
+    from timm.layers import CondConv2d as TimmCondConv2d
 
-    timm mixes the M expert kernels into one kernel per image and runs a
-    convolution grouped by image: cheap in MACs, but it materializes B x the
-    layer's weights.  On a CPU that is slower than running the M experts as one
-    ordinary convolution with M x the output channels and mixing the outputs,
-    ``y = sum_m r_m conv(x, W_m)`` (the same result by linearity) wherever the
-    feature map is small (measured on 2 EPYC cores, training step of a 640 -> 640
-    3x3 layer at 4x4 px, batch 16: 545 ms vs 269 ms; at 32x32 px the mixed kernel
-    wins, 31 vs 66 ms).  Batches of one (latency, counting) keep timm's path, so
-    MAC counts are those of the mixed kernel."""
+    class CondConv2d(TimmCondConv2d):
+        """timm's ``CondConv2d`` with a second, equal way to compute a batch.
 
-    small_map = 16 * 16  # input pixels up to which a batch takes the expert-sum path
+        timm mixes the M expert kernels into one kernel per image and runs a
+        convolution grouped by image: cheap in MACs, but it materializes B x the
+        layer's weights.  On a CPU that is slower than running the M experts as one
+        ordinary convolution with M x the output channels and mixing the outputs,
+        ``y = sum_m r_m conv(x, W_m)`` (the same result by linearity) wherever the
+        feature map is small (measured on 2 EPYC cores, training step of a 640 -> 640
+        3x3 layer at 4x4 px, batch 16: 545 ms vs 269 ms; at 32x32 px the mixed kernel
+        wins, 31 vs 66 ms).  Batches of one (latency, counting) keep timm's path, so
+        MAC counts are those of the mixed kernel."""
 
-    def forward(self, x, routing_weights):
-        b = x.shape[0]
-        if b == 1 or self.dynamic_padding or x.shape[-1] * x.shape[-2] > self.small_map:
-            return super().forward(x, routing_weights)
-        e = self.num_experts
-        w = self.weight.view(e * self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-        y = F.conv2d(x, w, None, self.stride, self.padding, self.dilation, self.groups)
-        y = torch.einsum("be,beohw->bohw", routing_weights, y.view(b, e, self.out_channels, *y.shape[-2:]))
-        if self.bias is not None:
-            y = y + (routing_weights @ self.bias)[:, :, None, None]
-        return y
+        small_map = 16 * 16  # input pixels up to which a batch takes the expert-sum path
+
+        def forward(self, x, routing_weights):
+            """Returns the convolution of ``x`` with the experts mixed per image by ``routing_weights`` (B, M)."""
+            b = x.shape[0]
+            if b == 1 or self.dynamic_padding or x.shape[-1] * x.shape[-2] > self.small_map:
+                return super().forward(x, routing_weights)
+            e = self.num_experts
+            w = self.weight.view(e * self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+            y = F.conv2d(x, w, None, self.stride, self.padding, self.dilation, self.groups)
+            y = torch.einsum("be,beohw->bohw", routing_weights, y.view(b, e, self.out_channels, *y.shape[-2:]))
+            if self.bias is not None:
+                y = y + (routing_weights @ self.bias)[:, :, None, None]
+            return y
+
+    CondConv2d.__module__, CondConv2d.__qualname__ = __name__, "CondConv2d"
+    return CondConv2d
+
+
+def __getattr__(name: str):
+    """``CondConv2d`` is created lazily (see :func:`_condconv_class`)."""
+    if name == "CondConv2d":
+        return _condconv_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class SqueezeExcite(nn.Module):
@@ -110,6 +134,7 @@ class SqueezeExcite(nn.Module):
         self.expand = nn.Conv2d(channels // reduction, channels, 1)
 
     def forward(self, x):
+        """Returns ``x`` with each channel scaled by its gate in (0, 1)."""
         s = x.mean((2, 3), keepdim=True)
         return x * torch.sigmoid(self.expand(torch.relu(self.reduce(s))))
 
@@ -127,9 +152,10 @@ class Block(nn.Module):
         self.kind, self.identity = kind, identity
         if kind == "condconv":
             self.routing = nn.Linear(cin, EXPERTS)
-            self.expand = CondConv2d(cin, ne, 1, num_experts=EXPERTS)
-            self.conv = CondConv2d(ne, ne, 3, stride=stride, padding=1, num_experts=EXPERTS)
-            self.project = CondConv2d(ne, cout, 1, num_experts=EXPERTS)
+            condconv = _condconv_class()
+            self.expand = condconv(cin, ne, 1, num_experts=EXPERTS)
+            self.conv = condconv(ne, ne, 3, stride=stride, padding=1, num_experts=EXPERTS)
+            self.project = condconv(ne, cout, 1, num_experts=EXPERTS)
             self.bn1, self.bn2, self.bn3 = nn.BatchNorm2d(ne), nn.BatchNorm2d(ne), nn.BatchNorm2d(cout)
         else:
             self.expand = conv_bn(cin, ne, 1)
@@ -138,6 +164,7 @@ class Block(nn.Module):
         self.se = SqueezeExcite(ne) if kind in ("se", "condconv") else nn.Identity()
 
     def forward(self, x):
+        """Returns the block's output feature map (plus ``x`` if the block has the identity skip)."""
         if self.kind == "condconv":
             r = torch.sigmoid(self.routing(x.mean((2, 3))))  # (B, M) expert weights per image
             y = torch.relu(self.bn1(self.expand(x, r)))
@@ -173,6 +200,7 @@ class SimplifiedEfficientNet(nn.Module):
         self.classifier = nn.Linear(HEAD_CHANNELS, num_classes)
 
     def forward(self, x):
+        """Returns the logits (B, ``num_classes``) of the images ``x`` (B, C, H, W)."""
         x = self.head(self.blocks(self.stem(x)))
         return self.classifier(self.dropout(x.mean((2, 3))))
 
@@ -202,7 +230,7 @@ def mac_table(model: SimplifiedEfficientNet, image_size: int = 56) -> pd.DataFra
     image, repeats included) and ``filters`` (sum of output channels of the
     row's convolutions / linear layer, the paper's "filter coefficients"), plus
     a final ``Total`` row.  BN and ReLU cost no MACs (the papers' convention)."""
-    from .counting import per_layer
+    from ..counting import per_layer
 
     layers = per_layer(model, image_size)
     layers["row"] = layers["layer"].map(_row_of_layer)
@@ -219,3 +247,12 @@ def mac_table(model: SimplifiedEfficientNet, image_size: int = 56) -> pd.DataFra
     df.loc[len(df)] = dict(operation="Total", rep=None, macs=df["macs"].sum(), filters=df["filters"].sum())
     df["rep"] = df["rep"].astype("Int64")
     return df
+
+
+def _build_simplified(num_classes: int = 100, block: str = "standard", **kw) -> SimplifiedEfficientNet:
+    """Returns the simplified EfficientNet with a ``num_classes``-way head and ``block`` blocks."""
+    return SimplifiedEfficientNet(num_classes=num_classes, block=block, **kw)
+
+
+register("simplified_efficientnet", _build_simplified, 56, "hand-written (paper 001, Tables 1 and 4)",
+         "block='standard' | 'se' | 'condconv'", block="standard")

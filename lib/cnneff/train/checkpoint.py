@@ -2,11 +2,11 @@
 the folder lock, atomic writes and safe reads.
 
 * :func:`run_identity`: every setting that changes the result (from
-  :class:`~cnneff.config.TrainConfig`), the model's identity (name, class,
+  :class:`~cnneff.train.config.TrainConfig`), the model's identity (name, class,
   parameter count, hash of the parameter shapes) and the data's (source,
   classes, each split's size and content fingerprint).
-* :func:`check_checkpoint_dir` / ``_locked``: a writable folder, held by one fit at a time.
-* ``_atomic_save`` / ``_read_checkpoint``: ``last.pt`` is replaced atomically and
+* :func:`check_checkpoint_dir` / ``locked``: a writable folder, held by one fit at a time.
+* ``atomic_save`` / ``read_checkpoint``: ``last.pt`` is replaced atomically and
   loaded with ``torch.load(weights_only=True)``.
 """
 from __future__ import annotations
@@ -23,11 +23,12 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from ..core import atomic_open, probe_writable
 from .config import TrainConfig, TrainError
-from .core import atomic_open, probe_writable
 
 __all__ = ["CheckpointError", "run_identity", "model_identity", "data_identity", "data_fingerprint",
-           "check_checkpoint_dir", "identity_diff", "open_checkpoint"]
+           "check_checkpoint_dir", "identity_diff", "open_checkpoint", "locked", "atomic_save", "read_checkpoint",
+           "why", "why_unloadable"]
 
 
 class CheckpointError(TrainError):
@@ -41,20 +42,20 @@ _CKPT_KEYS = ("model", "optimizer", "scheduler", "scaler", "rng", "callbacks", "
 _HASH_FIELDS = ("architecture", "trainable", "classes")  # shown by name only when they differ
 
 
-def _why(e: BaseException, limit: int = 140) -> str:
+def why(e: BaseException, limit: int = 140) -> str:
     """One line of an exception's message, at most ``limit`` characters."""
     text = " ".join(str(getattr(e, "strerror", None) or e).split()) or type(e).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _why_unloadable(e: BaseException) -> str:
+def why_unloadable(e: BaseException) -> str:
     """A short reason why ``torch.load`` failed (its weights-only unpickler's
     advice about allow-lists is irrelevant to a damaged file).  Returns one line."""
     text = " ".join(str(e).split())
     m = re.search(r"Unpickler error: (.*?)(?: Check the documentation|$)", text)
     if m:
         return f"not a PyTorch file: {m.group(1).strip() or 'unpickling failed'}"
-    return f"{type(e).__name__}: {_why(e)}"
+    return f"{type(e).__name__}: {why(e)}"
 
 
 def _digest(parts: Iterable) -> str:
@@ -135,7 +136,7 @@ def data_identity(data) -> dict:
 
 def run_identity(model: nn.Module, data, config: TrainConfig | dict | None = None, **resolved) -> dict:
     """The identity of a training run, as a checkpoint stores it: the settings
-    (``config.identity()``: every :class:`~cnneff.config.TrainConfig` field
+    (``config.identity()``: every :class:`~cnneff.train.config.TrainConfig` field
     except the reporting/location ones in ``NOT_IN_IDENTITY``; a plain dict is
     taken as is), then ``resolved`` (values fit works out, overriding the
     config's: the actual ``image_size``, ``mean``, ``std``, ``processes``,
@@ -172,13 +173,13 @@ def check_checkpoint_dir(checkpoint_dir: str | Path) -> Path:
     try:
         probe_writable(folder)
     except OSError as e:
-        raise CheckpointError(f"cannot write to checkpoint folder {folder} ({_why(e)}); "
+        raise CheckpointError(f"cannot write to checkpoint folder {folder} ({why(e)}); "
                               "pass a writable --checkpoint-dir") from None
     return folder
 
 
 @contextlib.contextmanager
-def _locked(folder: Path):
+def locked(folder: Path):
     """Hold ``folder/.lock`` (``fcntl.flock``, exclusive) while the block runs;
     :class:`CheckpointError` if another process holds it."""
     try:
@@ -190,7 +191,7 @@ def _locked(folder: Path):
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as e:
-        raise CheckpointError(f"cannot write to checkpoint folder {folder} ({_why(e)}); "
+        raise CheckpointError(f"cannot write to checkpoint folder {folder} ({why(e)}); "
                               "pass a writable --checkpoint-dir") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -209,7 +210,7 @@ def _locked(folder: Path):
         os.close(fd)
 
 
-def _atomic_save(obj, path: Path):
+def atomic_save(obj, path: Path):
     """``torch.save`` to a unique temporary file beside ``path``, fsync, then
     ``os.replace`` (:func:`cnneff.core.atomic_open`): a reader (or a resumed
     run) sees the old or the new file, never half of one.  The temporary file
@@ -221,18 +222,18 @@ def _atomic_save(obj, path: Path):
             opened = True
             torch.save(obj, f)
     except (OSError, RuntimeError) as e:  # torch reports a full disk as a RuntimeError of its zip writer
-        why = _why(e)
+        reason = why(e)
         if not opened:
-            raise CheckpointError(f"cannot write checkpoint {path} ({why}); "
+            raise CheckpointError(f"cannot write checkpoint {path} ({reason}); "
                                   "pass a writable --checkpoint-dir") from None
         with contextlib.suppress(OSError):
             if getattr(e, "errno", None) == 28 or shutil.disk_usage(path.parent).free < (16 << 20):
-                why = "no space left on device"
-        raise CheckpointError(f"cannot write checkpoint {path} ({why}); free disk space or pass another "
+                reason = "no space left on device"
+        raise CheckpointError(f"cannot write checkpoint {path} ({reason}); free disk space or pass another "
                               "--checkpoint-dir, then rerun: it resumes from the last complete epoch") from None
 
 
-def _read_checkpoint(path: Path) -> dict:
+def read_checkpoint(path: Path) -> dict:
     """Load a checkpoint onto the CPU; :class:`CheckpointError` naming the file
     if it cannot be read or is not one of :func:`fit`'s checkpoints."""
     fix = "delete it or pass --restart (fit(restart=True)) to start over"
@@ -241,7 +242,7 @@ def _read_checkpoint(path: Path) -> dict:
             raise EOFError("the file is empty")
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any failure to unpickle means an unusable file
-        raise CheckpointError(f"checkpoint {path} is unreadable ({_why_unloadable(e)}): it is corrupt, truncated "
+        raise CheckpointError(f"checkpoint {path} is unreadable ({why_unloadable(e)}): it is corrupt, truncated "
                               f"or empty; {fix}") from None
     if not isinstance(saved, dict) or any(k not in saved for k in _CKPT_KEYS):
         raise CheckpointError(f"{path} is not a training checkpoint of cnneff.train.fit; {fix}")
@@ -260,13 +261,13 @@ def open_checkpoint(held: contextlib.ExitStack, folder: str | Path, identity: di
     ckpt = folder / "last.pt"
     if rank == 0:
         check_checkpoint_dir(folder)
-        held.enter_context(_locked(folder))
+        held.enter_context(locked(folder))
         for stale in folder.glob(".last.pt.*.tmp"):  # left by a killed run; the lock says none is writing
             with contextlib.suppress(OSError):
                 stale.unlink()
     if restart or not ckpt.is_file():
         return ckpt, None
-    saved = _read_checkpoint(ckpt)
+    saved = read_checkpoint(ckpt)
     old = saved.get("identity")
     if not isinstance(old, dict):
         raise CheckpointError(f"checkpoint {ckpt} does not record its run (written by an older cnneff), "
@@ -278,5 +279,3 @@ def open_checkpoint(held: contextlib.ExitStack, folder: str | Path, identity: di
                               " pass another --checkpoint-dir, or --restart to discard it and start over")
     return ckpt, saved
 
-
-_identity_diff = identity_diff  # the name fit used before
