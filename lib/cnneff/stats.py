@@ -30,9 +30,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:  # pandas is imported only where a table is built
+    import pandas as pd
 
 __all__ = [
     "CONFIDENCE", "POWER", "Interval", "as_values", "mean_interval", "paired_difference",

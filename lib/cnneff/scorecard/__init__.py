@@ -8,7 +8,10 @@ measure, and this package judges.  The statistics are :mod:`cnneff.stats`.
 A package, one idea per module:
 
 * :mod:`~cnneff.scorecard.kinds`        the one table of claim kinds and their rules (:data:`KINDS`)
-* :mod:`~cnneff.scorecard.rules`        each kind's judging function
+* :mod:`~cnneff.scorecard.rules_static`  the rules of counts, orderings, values and the paper's arithmetic
+* :mod:`~cnneff.scorecard.rules_trained` the rules of trained comparisons and ratios
+* :mod:`~cnneff.scorecard.policy`       the tolerance policy of claims.yaml (rounding, allowances, partly band)
+* :mod:`~cnneff.scorecard.power`        the effect to detect, the seeds that would detect it, their hours
 * :mod:`~cnneff.scorecard.paper_checks` the paper-internal checks of kind ``paper_inconsistent``
 * :mod:`~cnneff.scorecard.gates`        validity gates and how they overrule a rule
 * :mod:`~cnneff.scorecard.verdicts`     the one table of verdicts, colours and meanings; ``counts``
@@ -18,6 +21,7 @@ A package, one idea per module:
 * :mod:`~cnneff.scorecard.render`       tables, counts and quoted numbers for people
 * :mod:`~cnneff.scorecard.plots`        forest plots
 * :mod:`~cnneff.scorecard.publish`      the numbers and plots the chapters quote (glue)
+* :mod:`~cnneff.scorecard.ledger`       the ledger of the papers' testable sentences and their errata (book pages)
 
 Validity gates (``gates:`` in claims.yaml, named by a claim's ``gates``,
 :mod:`~cnneff.scorecard.gates`): a failed ``validity`` gate makes the claim
@@ -37,7 +41,7 @@ from .paper_checks import PAPER_CHECKS
 from .plots import forest_plot
 from .publish import publish
 from .render import human, prose_values, show, summary_html, to_html
-from .rules import EVIDENCE_FIELDS
+from .rules_trained import EVIDENCE_FIELDS, POWER_FIELDS
 from .verdicts import VERDICT_COLOURS, VERDICTS, counts
 
 if __doc__:  # the lists are derived from the two tables (absent under python -OO)
@@ -46,4 +50,4 @@ if __doc__:  # the lists are derived from the two tables (absent under python -O
 
 __all__ = ["VERDICTS", "VERDICT_COLOURS", "KINDS", "TRAINED_KINDS", "PAPER_CHECKS", "EVIDENCE_FIELDS", "scorecard",
            "counts", "judge", "full_run_command", "rows", "show", "to_html", "human", "summary_html", "forest_plot",
-           "claim_metrics", "metric_keys", "prose_values", "publish"]
+           "claim_metrics", "metric_keys", "prose_values", "publish", "POWER_FIELDS"]

@@ -23,6 +23,8 @@ def claim_metrics(claim: dict) -> set[str]:
     keys |= set(claim.get("metrics") or [])
     for pair in claim.get("pairs") or []:
         keys |= set(pair)
+    if claim.get("cost"):  # what one paired replicate cost (cnneff.scorecard.power prices the seeds needed)
+        keys |= {f"{claim['cost']}_seed_seconds", f"{claim['cost']}_seed_macs"}
     gates = load().get("gates") or {}
     for g in claim.get("gates") or []:
         keys |= {gates[g].get("metric"), gates[g].get("threshold_metric"), gates[g].get("n_test_metric")}

@@ -16,7 +16,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Callable
 
-from . import rules
+from . import rules_static, rules_trained
 
 __all__ = ["Kind", "KINDS", "TRAINED_KINDS", "describe"]
 
@@ -55,25 +55,27 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("count", rules.judge_count, "a static number (parameters, MACs)",
-         "ours is within the stated tolerance (3x the tolerance: partly; none: exact; or a bound: at most / at least)"),
-    Kind("count_order", rules.judge_count_order, 'a static ordering ("the fewest parameters")',
+    Kind("count", rules_static.judge_count, "a static number (parameters, MACs)",
+         "ours is within the policy's tolerance: the paper's printed rounding plus at most one named allowance "
+         "(just beyond it: partly; or a bound: at most / at least)"),
+    Kind("count_order", rules_static.judge_count_order, 'a static ordering ("the fewest parameters")',
          "the ordering holds on our counts (the first smallest, or strictly ascending)"),
-    Kind("superiority", rules.judge_superiority, '"A beats B", trained, paired by seed',
-         "every 95 % interval of A - B lies above 0 (one below 0, or ending below the paper's stated gain: "
-         "not reproduced; else inconclusive, with the minimum detectable effect)",
+    Kind("superiority", rules_trained.judge_superiority, '"A beats B", trained, paired by seed',
+         "every 95 % interval of A - B lies above 0 (one below 0: not reproduced; on the paper's data also when "
+         "it ends below half the paper's gain; on a stand-in only the direction counts; else inconclusive, with "
+         "the minimum detectable effect and the seeds that would decide)",
          trained=True, on_data=True, effect="difference"),
-    Kind("non_inferiority", rules.judge_non_inferiority, '"accuracy kept", trained, paired by seed',
+    Kind("non_inferiority", rules_trained.judge_non_inferiority, '"accuracy kept", trained, paired by seed',
          "the interval's lower end lies above -margin (its upper end below -margin: not reproduced; "
          "else inconclusive)", trained=True, on_data=True, effect="difference"),
-    Kind("value", rules.judge_value, "the paper's own number on its own data",
+    Kind("value", rules_static.judge_value, "the paper's own number on its own data",
          "ours is within the tolerance, judged only on a run on the paper's data (on a stand-in: needs the full run, "
          "ours shown as a proxy)", on_data=True),
-    Kind("ratio", rules.judge_ratio, "speed-ups, size ratios",
+    Kind("ratio", rules_trained.judge_ratio, "speed-ups, size ratios",
          "the interval over repeats lies above (below) the threshold or inside the tolerance band "
          "(entirely on the other side: not reproduced; else inconclusive)", trained=True, effect="ratio"),
-    Kind("paper_inconsistent", rules.judge_paper_inconsistent, "the paper's numbers recomputed from each other",
-         "they agree within the tolerance (else paper inconsistent)", measured=False),
+    Kind("paper_inconsistent", rules_static.judge_paper_inconsistent, "the paper's numbers recomputed from each other",
+         "never: they agree within the tolerance (consistent) or they do not (paper inconsistent)", measured=False),
 )}
 
 TRAINED_KINDS = tuple(k for k, spec in KINDS.items() if spec.trained)  # rows with effect, interval, seeds, MDE

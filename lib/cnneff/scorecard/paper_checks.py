@@ -146,6 +146,163 @@ def _base_phi(claim: dict) -> tuple[float, float, str]:
     return float(claim["value"]), recomputed, f"alpha^phi = 1 (B0 is the unscaled base) with alpha {c['alpha']:g}"
 
 
+def _table_total_pooled_linear(claim: dict) -> tuple[float, float, str]:
+    """Paper 001's Table 4 total recomputed with its Linear row counted once
+    after pooling (in_channels x classes of table ``claim['head']``) instead
+    of at every position: the sum of the other rows plus that.  Returns
+    (stated total, corrected total, how)."""
+    t = paper_table(claim["table"])
+    rows = t[t[t.columns[0]] != "Total"]
+    h = paper_table(claim["head"]).iloc[0]
+    linear = float(h["in_channels"] * h["classes"])
+    rest = float(rows[claim["column"]].iloc[:-1].sum())
+    return float(claim["value"]), rest + linear, (f"the table's other rows {rest:,.0f} + the Linear row once after "
+                                                  f"pooling {linear:,.0f}")
+
+
+def _not_below_base(claim: dict) -> tuple[float, float, str]:
+    """A count that cannot lie below its base network's: the stated value of
+    row ``claim['row']`` against the base row's (``claim['base_row']``, column
+    ``claim['column']`` of table ``claim['table']``), when the row keeps the
+    base's width and depth or exceeds them: w >= 1 and d >= 1, read from row
+    ``claim['rwd_row']`` of table ``claim['rwd_table']`` (the resolution
+    changes no weight).  "Paper inconsistent" when the stated value lies below
+    the base's by more than the tolerance; without the precondition there is
+    no bound (recomputed = stated).  Returns (stated, the least the row can
+    have, how)."""
+    t = paper_table(claim["table"]).set_index(claim["key"])
+    base = float(t.loc[claim["base_row"], claim["column"]])
+    stated = float(t.loc[claim["row"], claim["column"]])
+    rwd = _indexed(claim["rwd_table"]).loc[claim["rwd_row"]]
+    w, d = float(rwd["w"]), float(rwd["d"])
+    multipliers = f"{claim['rwd_table']} {claim['rwd_row']}: w = {w:g}, d = {d:g}"
+    if w < 1 or d < 1:
+        return stated, stated, f"no bound ({multipliers}: the row is narrower or shallower than the base)"
+    return stated, max(stated, base), (f"at least the base's {base:g} ({multipliers}: w >= 1 keeps every channel, "
+                                       f"d >= 1 every block; the resolution changes no weight)")
+
+
+def _indexed(table: str, key: str | None = None) -> pd.DataFrame:
+    """Paper table ``table`` indexed by column ``key`` (default: its first
+    column).  Returns a DataFrame."""
+    t = paper_table(table)
+    return t.set_index(key or t.columns[0])
+
+
+def _row_is_best(claim: dict) -> tuple[float, float, str]:
+    """A ranking in words ("X is better than the others"): whether the row
+    with the largest ``claim['column']`` of table ``claim['table']`` (rows
+    without a value skipped) is one of ``claim['rows']``.  The stated value is
+    1 (yes).  Returns (stated, 1.0 or 0.0, how)."""
+    col = _indexed(claim["table"], claim.get("key"))[claim["column"]].dropna().astype(float)
+    best = col.idxmax()
+    named = col.loc[[r for r in claim["rows"] if r in col.index]]
+    return float(claim["value"]), 1.0 if best in claim["rows"] else 0.0, (
+        f"whether the largest {claim['column']}, {best}'s {col[best]:g}, is a row named (their best: "
+        f"{named.idxmax()}'s {named.max():g}), 1 yes 0 no")
+
+
+def _parts(claim: dict) -> tuple[float, str]:
+    """The sum of column ``claim['column']`` over rows ``claim['rows']`` of
+    table ``claim['table']`` (first column as key).  Returns (sum, the sum in
+    words)."""
+    t = _indexed(claim["table"], claim.get("key"))
+    values = [float(t.loc[r, claim["column"]]) for r in claim["rows"]]
+    return sum(values), " + ".join(f"{v:,.0f}" if v.is_integer() else f"{v:g}" for v in values)
+
+
+def _sum_of_parts(claim: dict) -> tuple[float, float, str]:
+    """A total the paper states against the sum of the parts it lists
+    (:func:`_parts`).  Returns (stated, recomputed, how)."""
+    total, how = _parts(claim)
+    return float(claim["value"]), total, how
+
+
+def _share_of_total(claim: dict) -> tuple[float, float, str]:
+    """A split the paper states (a test set of N images) against the share
+    ``claim['share']`` of the sum of the parts it lists (:func:`_parts`).
+    Returns (stated, recomputed, how)."""
+    total, how = _parts(claim)
+    share = float(claim["share"])
+    return float(claim["value"]), share * total, f"{share:g} x ({how})"
+
+
+def _bit_budget_ratio(claim: dict) -> tuple[float, float, str]:
+    """Paper 000's Eq. 3, Bit_budget(n) = N n + 2^n x 32 (bits), with N the
+    parameters of row ``claim['row']`` (column ``claim['column']``, in
+    millions): B(bits[0]) / B(bits[1]) against the storage ratio the paper
+    states for that precision.  Returns (stated, recomputed, how)."""
+    n_params = float(_indexed(claim["table"]).loc[claim["row"], claim["column"]]) * 1e6
+    low, high = (int(b) for b in claim["bits"])
+
+    def budget(n: int) -> float:
+        """Eq. 3's bits at n bits per parameter."""
+        return n_params * n + 2.0 ** n * 32
+
+    return float(claim["value"]), budget(low) / budget(high), (
+        f"({n_params:,.0f} x {low} + 2^{low} x 32) / ({n_params:,.0f} x {high} + 2^{high} x 32) bits")
+
+
+def _cell_ratio(claim: dict) -> tuple[float, float, str]:
+    """A ratio the paper states ("a quarter of the side", "similar latency")
+    against ``row_a / row_b`` of column ``claim['column']`` of table
+    ``claim['table']`` (rows matched on column ``claim['key']``, default the
+    first).  Returns (stated, recomputed, how)."""
+    t = _indexed(claim["table"], claim.get("key"))
+    a, b = float(t.loc[claim["row_a"], claim["column"]]), float(t.loc[claim["row_b"], claim["column"]])
+    return float(claim["value"]), a / b, f"{claim['row_a']} {a:g} / {claim['row_b']} {b:g}"
+
+
+def _pareto_nondominated(claim: dict) -> tuple[float, float, str]:
+    """"Our models outperform the others": the share of rows ``claim['rows']``
+    of table ``claim['table']`` (matched on ``claim['key']``) that no OTHER
+    row dominates, i.e. has at most their ``claim['x']`` (cost) and at least
+    their ``claim['y']`` (accuracy), one of them strictly; rows without both
+    values are skipped.  The stated value is 1 (all).  Returns (stated, the
+    share, how)."""
+    t = _indexed(claim["table"], claim.get("key"))[[claim["x"], claim["y"]]].dropna().astype(float)
+    x, y = claim["x"], claim["y"]
+    others = t.drop(index=[r for r in claim["rows"] if r in t.index])
+    beaten = {}
+    for r in claim["rows"]:
+        row = t.loc[r]
+        dom = others[(others[x] <= row[x]) & (others[y] >= row[y]) & ((others[x] < row[x]) | (others[y] > row[y]))]
+        if len(dom):
+            beaten[r] = ", ".join(dom.index)
+    share = 1 - len(beaten) / len(claim["rows"])
+    found = "; ".join(f"{r} by {by}" for r, by in beaten.items()) or "none"
+    return float(claim["value"]), share, (f"as the share of its {len(claim['rows'])} rows that none of the "
+                                          f"{len(others)} others dominates on ({x}, {y}); dominated: {found}")
+
+
+def _upper_bound_fraction(claim: dict) -> tuple[float, float, str]:
+    """A cost the paper prints against the budget it set for it, c x C0: c
+    from row ``claim['c_row']`` of table ``claim['c_table']`` (column ``c``),
+    C0 the base row's ``claim['column']`` (``claim['base_row']`` of table
+    ``claim['table']``, matched on ``claim['key']``).  The recomputed value is
+    the most the budget allows, min(stated, c x C0): "paper inconsistent"
+    when the stated cost exceeds the budget by more than the tolerance.
+    Returns (stated, recomputed, how)."""
+    t = _indexed(claim["table"], claim.get("key"))
+    base = float(t.loc[claim["base_row"], claim["column"]])
+    c = float(_indexed(claim["c_table"]).loc[claim["c_row"], "c"])
+    stated = float(claim["value"])
+    return stated, min(stated, c * base), f"as the most the budget c x C0 = {c:g} x {base:g} allows"
+
+
+def _less_than(claim: dict) -> tuple[float, float, str]:
+    """An ordering in words ("the reduction is larger"): whether cell a
+    (``claim['row_a']`` of ``claim['table_a']``, matched on ``claim['key_a']``)
+    is below cell b (``row_b`` of ``table_b`` on ``key_b``), both in column
+    ``claim['column']``.  The stated value is 1 (yes).  Returns (stated, 1.0
+    or 0.0, how)."""
+    a = float(_indexed(claim["table_a"], claim.get("key_a")).loc[claim["row_a"], claim["column"]])
+    b = float(_indexed(claim["table_b"], claim.get("key_b")).loc[claim["row_b"], claim["column"]])
+    return float(claim["value"]), 1.0 if a < b else 0.0, (
+        f"whether {claim['table_a']} {claim['row_a']}'s {claim['column']} {a:g} lies below {claim['table_b']} "
+        f"{claim['row_b']}'s {b:g}, 1 yes 0 no")
+
+
 PAPER_CHECKS: dict[str, Callable[[dict], tuple[float, float, str]]] = {
     "marginal_rate": _marginal_rate,
     "marginal_rate_minutes": _marginal_rate_minutes,
@@ -158,4 +315,14 @@ PAPER_CHECKS: dict[str, Callable[[dict], tuple[float, float, str]]] = {
     "linear_after_pooling": _linear_after_pooling,
     "table_total": _table_total,
     "base_phi": _base_phi,
+    "table_total_pooled_linear": _table_total_pooled_linear,
+    "not_below_base": _not_below_base,
+    "row_is_best": _row_is_best,
+    "sum_of_parts": _sum_of_parts,
+    "share_of_total": _share_of_total,
+    "bit_budget_ratio": _bit_budget_ratio,
+    "cell_ratio": _cell_ratio,
+    "pareto_nondominated": _pareto_nondominated,
+    "upper_bound_fraction": _upper_bound_fraction,
+    "less_than": _less_than,
 }

@@ -1,14 +1,12 @@
-"""The judging rule of each claim kind (the table that names them is
-:data:`cnneff.scorecard.kinds.KINDS`).
+"""The judging rules of the trained kinds: ``superiority`` and
+``non_inferiority`` (paired by seed) and ``ratio`` (over repeats); the table
+that names them is :data:`cnneff.scorecard.kinds.KINDS`.
 
-Every rule is a function ``(claim, metrics) -> dict`` of row fields:
-``verdict``, ``ours`` (our number, or None), ``reason`` (one line, with the
-numbers) and, where they apply, the evidence fields
+Every rule is a function ``(claim, metrics) -> dict`` of row fields
+``verdict``, ``ours``, ``reason`` and the evidence fields
 (:data:`EVIDENCE_FIELDS`: effect, interval, seeds, test images, minimum
-detectable effect) and ``proxy``.  A rule that finds a measurement missing
-says "not run"; one that finds a measurement it cannot use raises
-ValueError, TypeError or KeyError (the caller, :func:`cnneff.scorecard.judge`,
-turns that into "not run" with the error in the reason).  Validity gates are
+detectable effect) plus, for paired comparisons, the power fields
+(:data:`POWER_FIELDS`, :mod:`cnneff.scorecard.power`).  Validity gates are
 applied afterwards (:mod:`cnneff.scorecard.gates`).
 """
 from __future__ import annotations
@@ -16,68 +14,14 @@ from __future__ import annotations
 import math
 
 from .. import stats
-from .paper_checks import PAPER_CHECKS
+from .policy import size_share
+from .power import power_fields, target_effect
 from .reasons import NAN, interval_text, mean, number
 
-__all__ = ["EVIDENCE_FIELDS", "judge_count", "judge_count_order", "judge_superiority", "judge_non_inferiority",
-           "judge_value", "judge_ratio", "judge_paper_inconsistent"]
+__all__ = ["EVIDENCE_FIELDS", "POWER_FIELDS", "judge_superiority", "judge_non_inferiority", "judge_ratio"]
 
 EVIDENCE_FIELDS = ("effect", "ci_low", "ci_high", "n_seeds", "n_test", "mde")
-
-
-# ----------------------------------------------------------------------------
-# Static numbers: count, count_order
-# ----------------------------------------------------------------------------
-def judge_count(c: dict, m: dict) -> dict:
-    """Kind ``count``, a static number.  ``tolerance`` (relative) or
-    ``abs_tolerance``: within it reproduced, within 3x partly, else not
-    reproduced; neither: exact equality.  ``bound: at_most | at_least``: ours
-    must not exceed / fall below ``value``.  Returns the row fields verdict,
-    ours, reason."""
-    ours = m.get(c["metric"])
-    if ours is None:
-        return dict(verdict="not run", ours=None, reason=f"{c['notebook']} wrote no {c['metric']}")
-    paper = float(c["value"])
-    if c.get("bound"):
-        ok = ours <= paper if c["bound"] == "at_most" else ours >= paper
-        word = "at most" if c["bound"] == "at_most" else "at least"
-        return dict(verdict="reproduced" if ok else "not reproduced", ours=ours,
-                    reason=f"ours {number(ours, 4)} is {'' if ok else 'not '}{word} {number(paper, 4)}")
-    err = abs(float(ours) - paper)
-    if "abs_tolerance" in c:
-        tol, how = float(c["abs_tolerance"]), f"+-{number(float(c['abs_tolerance']))} {c.get('unit', '')}".rstrip()
-    else:
-        tol = float(c.get("tolerance") or 0) * abs(paper)
-        how = f"+-{100 * float(c.get('tolerance') or 0):g} %" if c.get("tolerance") else "exact"
-    if err <= tol + 1e-12 * max(1.0, abs(paper)):
-        v = "reproduced"
-    elif tol > 0 and err <= 3 * tol + 1e-12:
-        v = "partly"
-    else:
-        v = "not reproduced"
-    rel = f" ({100 * (float(ours) / paper - 1):+.2f} %)" if paper else ""
-    return dict(verdict=v, ours=ours,
-                reason=f"ours {number(ours, 6)} vs paper {number(paper, 6)}{rel}; tolerance {how}")
-
-
-def judge_count_order(c: dict, m: dict) -> dict:
-    """Kind ``count_order``, a static ordering of counts ("V2 has the fewest
-    parameters of the four"), for which no numeric tolerance fits:
-    ``metrics[0]`` must be the smallest (``relation: first_smallest``) or the
-    list strictly ascending (``relation: ascending``).  Returns the row fields
-    verdict, ours (the first count), reason."""
-    vals = [m.get(k) for k in c["metrics"]]
-    if any(v is None for v in vals):
-        return dict(verdict="not run", ours=None, reason="a count of the ordering is missing")
-    if c.get("relation", "first_smallest") == "first_smallest":
-        ok = all(vals[0] < v for v in vals[1:])
-        rule = f"{c['metrics'][0]} smallest"
-    else:
-        ok = all(a < b for a, b in zip(vals, vals[1:]))
-        rule = "strictly ascending"
-    shown = ", ".join(f"{k} {number(v, 4)}" for k, v in zip(c["metrics"], vals))
-    return dict(verdict="reproduced" if ok else "not reproduced", ours=vals[0],
-                reason=f"{rule}: {'yes' if ok else 'no'} ({shown})")
+POWER_FIELDS = ("target", "target_how", "seeds_needed", "cpu_hours_needed", "gpu_hours_needed")
 
 
 # ----------------------------------------------------------------------------
@@ -122,18 +66,34 @@ def _evidence(iv: stats.Interval, c: dict, m: dict, scale: float, p: float | Non
                 mde=mde if math.isfinite(mde) else None)
 
 
-def _mde_text(ev: dict, c: dict, unit: str) -> str:
+def _mde_text(ev: dict, pw: dict, unit: str) -> str:
     """The minimum detectable effect of evidence ``ev`` in a reason, compared
-    with the paper's ``paper_effect`` where the claim states one.  Returns
-    "; detectable effect ..." or "" where there is no MDE."""
+    with the effect the comparison should detect (``pw["target"]``, see
+    :mod:`cnneff.scorecard.power`) and the seeds that would detect it.
+    Returns "; detectable effect ..." or "" where there is no MDE."""
     if ev.get("mde") is None:
         return ""
-    bound = "at least " if ev.get("n_seeds", 0) < 2 else ""
-    paper = c.get("paper_effect")
-    cmp = ""
-    if paper is not None:
-        cmp = f" {'>' if ev['mde'] > abs(float(paper)) else '<='} the paper's {number(abs(float(paper)))}"
-    return f"; detectable effect {bound}{number(ev['mde'])} {unit}{cmp}".rstrip()
+    bound = "at least " if (ev.get("n_seeds") or 0) < 2 else ""
+    text = f"; detectable effect {bound}{number(ev['mde'])} {unit}".rstrip()
+    target = pw.get("target")
+    if target is not None:
+        text += f" {'>' if ev['mde'] > target else '<='} {number(target)} to detect ({pw['target_how']})"
+        if pw.get("seeds_needed") and ev["mde"] > target:
+            text += f"; {pw['seeds_needed']:,} {pw.get('unit_of_replication', 'seeds')} would detect it"
+    return text
+
+
+def _power(c: dict, m: dict, iv: stats.Interval, ev: dict, on_paper: bool, scale: float) -> dict:
+    """The power fields of a comparison (:func:`cnneff.scorecard.power.power_fields`);
+    for a bootstrap over models, the models a sweep would need instead of seeds.
+    Returns a dict."""
+    if "bootstrap" in iv.method:
+        pw = power_fields(c, m, None, on_paper, scale)
+        if pw["target"] and ev.get("mde"):
+            pw["seeds_needed"] = max(iv.n, math.ceil(iv.n * (ev["mde"] / pw["target"]) ** 2))
+            pw["unit_of_replication"] = "models"
+        return pw
+    return power_fields(c, m, iv.sd if math.isfinite(iv.sd) else None, on_paper, scale)
 
 
 def _superiority_decision(ivs: list) -> tuple[str, list, stats.Interval]:
@@ -152,16 +112,41 @@ def _superiority_decision(ivs: list) -> tuple[str, list, stats.Interval]:
     return ("inconclusive", *next((p, i) for p, i in ivs if not (i.has_interval and i.low > 0)))
 
 
+def _size_check(verdict: str, iv: stats.Interval, c: dict, m: dict, on_paper: bool, scale: float) -> tuple[str, str]:
+    """The size of a superiority claim's gain, where it transfers.  On the
+    paper's own data a gain far below the paper's is not a reproduction of
+    it: an interval ending below the policy's share of the paper's (positive)
+    effect gives "not reproduced".  On a stand-in the paper's absolute number
+    of points never counts; where the paper's claim is a share (``share:``,
+    e.g. a recovery of the pruning loss) that share applied to our own gap
+    does, the same way; otherwise only the direction.  Returns (verdict, a
+    note for the reason)."""
+    share = size_share()
+    if on_paper:
+        size, what = float(c.get("paper_effect") or 0), "the paper's"
+    elif c.get("share"):
+        size, what = target_effect(c, m, False, scale)[0] or 0.0, "the paper's share of our gap,"
+    else:
+        return verdict, "; a stand-in: judged by its direction, not the paper's size"
+    if size > 0 and iv.has_interval and iv.high < share * size:
+        return "not reproduced", (f"; the interval ends below {share:g} x {what} +{number(size)}: a gain of that "
+                                  "size is ruled out" + ("" if on_paper else " (on the stand-in)"))
+    if verdict == "reproduced" and not on_paper:
+        return verdict, "; a stand-in: judged by its direction and the share the paper claims"
+    return verdict, ""
+
+
 def judge_superiority(c: dict, m: dict) -> dict:
     """Kind ``superiority``, "A beats B" (``pairs: [[A, B], ...]``, each a
     per-seed metric, paired by seed; or ``[[D]]`` where ``D`` is an interval the
-    notebook computed with :func:`cnneff.stats.bootstrap_interval`): reproduced
-    when every pair's interval of A - B excludes 0 upwards, not reproduced when
-    any excludes 0 downwards, or when the interval of a pair that does not
-    exclude 0 ends below the paper's (positive) ``paper_effect`` (a gain as
-    large as the paper's is ruled out, though a smaller one is not), otherwise
-    inconclusive.  Returns the row fields verdict, ours (the deciding pair's
-    effect), reason and the evidence fields."""
+    notebook computed with :func:`cnneff.stats.bootstrap_interval`).  The
+    direction: reproduced when every pair's interval of A - B excludes 0
+    upwards, not reproduced when any excludes 0 downwards, else inconclusive.
+    On the paper's own data the size counts too (:func:`_size_check`); on a
+    stand-in the row says the effect it should detect (the share the paper
+    claims, :mod:`cnneff.scorecard.power`).  Returns the row fields verdict,
+    ours (the deciding pair's effect), reason, the evidence fields and the
+    power fields."""
     scale = float(c.get("scale", 100))
     unit = c.get("effect_unit", "points")
     ivs = []
@@ -171,20 +156,17 @@ def judge_superiority(c: dict, m: dict) -> dict:
             return dict(verdict="not run", ours=None, reason=f"missing measurements for {' - '.join(pair)}")
         ivs.append((pair, iv))
     verdict, pair, iv = _superiority_decision(ivs)
-    paper = float(c.get("paper_effect") or 0)
-    ruled_out = verdict == "inconclusive" and paper > 0 and iv.has_interval and iv.high < paper
-    if ruled_out:  # the interval stops short of the paper's effect: a gain that large did not reproduce
-        verdict = "not reproduced"
+    on_paper = bool(m.get("paper_data"))
+    verdict, note = _size_check(verdict, iv, c, m, on_paper, scale)
     p = mean(stats.as_values(m.get(pair[0])) + stats.as_values(m.get(pair[1]))) if len(pair) == 2 else None
     ev = _evidence(iv, c, m, scale, p)
+    pw = _power(c, m, iv, ev, on_paper, scale)
     label = " - ".join(pair) if len(ivs) > 1 else "effect"
-    reason = f"{label}: {number(iv.mean)} {unit}, {interval_text(iv)}{_mde_text(ev, c, unit)}"
+    reason = f"{label}: {number(iv.mean)} {unit}, {interval_text(iv)}{_mde_text(ev, pw, unit)}"
     if len(ivs) > 1:
         n_up = sum(1 for _, i in ivs if i.has_interval and i.low > 0)
         reason += f" ({n_up} of {len(ivs)} pairs above 0)"
-    if ruled_out:
-        reason += f"; the paper's +{number(paper)} lies above the interval: a gain that large is ruled out"
-    return dict(verdict=verdict, ours=iv.mean, reason=reason, **ev)
+    return dict(verdict=verdict, ours=iv.mean, reason=reason + note, **ev, **pw)
 
 
 def judge_non_inferiority(c: dict, m: dict) -> dict:
@@ -208,41 +190,12 @@ def judge_non_inferiority(c: dict, m: dict) -> dict:
     else:
         verdict = "inconclusive"
     ev = _evidence(iv, c, m, scale, mean(stats.as_values(new) + stats.as_values(ref)))
+    pw = power_fields({**c, "paper_effect": margin, "share": None, "paper_reference": None}, m,
+                      iv.sd if math.isfinite(iv.sd) else None, True, scale)
+    pw["target_how"] = "the margin"
     reason = (f"{c['new']} - {c['reference']}: {number(iv.mean)} {unit}, {interval_text(iv)}; "
-              f"margin -{number(margin)} {unit}{_mde_text(ev, c, unit)}")
-    return dict(verdict=verdict, ours=iv.mean, reason=reason, **ev)
-
-
-# ----------------------------------------------------------------------------
-# The paper's own number on the paper's data: value
-# ----------------------------------------------------------------------------
-def judge_value(c: dict, m: dict) -> dict:
-    """Kind ``value``, a paper number measured on the paper's data: judged
-    (absolute ``tolerance``) only when the notebook ran on that data
-    (``paper_data: true`` in its metrics); on a stand-in, ours is shown as a
-    proxy and the verdict is "needs the full run".  Returns the row fields
-    verdict, ours (the mean over seeds, times ``scale``), reason and, off the
-    paper's data, proxy; on it, n_seeds."""
-    raw = m.get(c["metric"])
-    ours = mean(raw)
-    data = (m.get("parameters") or {}).get(c.get("data_parameter", "data"), "a stand-in")
-    if ours is None and not m.get("paper_data"):
-        return dict(verdict="needs the full run", ours=None, proxy=True,
-                    reason=f"not measured on the stand-in ({data}); only a run on the paper's data can test "
-                           f"the paper's {number(float(c['value']), 4)}")
-    if ours is None:
-        return dict(verdict="not run", ours=None, reason=f"{c['notebook']} wrote no {c['metric']}")
-    ours *= float(c.get("scale", 1))
-    if not m.get("paper_data"):
-        return dict(verdict="needs the full run", ours=ours, proxy=True,
-                    reason=f"ours {number(ours, 4)} {c.get('unit', '')} is a proxy on {data}; "
-                           f"only a run on the paper's data can test the paper's {number(float(c['value']), 4)}")
-    err = abs(ours - float(c["value"]))
-    tol = float(c["tolerance"])
-    n = len(stats.as_values(raw))
-    return dict(verdict="reproduced" if err <= tol else "not reproduced", ours=ours, n_seeds=n,
-                reason=f"ours {number(ours, 4)} vs paper {number(float(c['value']), 4)} on the paper's data "
-                       f"({n} seed{'s' if n != 1 else ''}); tolerance +-{number(tol)} {c.get('unit', '')}".rstrip())
+              f"margin -{number(margin)} {unit}{_mde_text(ev, pw, unit)}")
+    return dict(verdict=verdict, ours=iv.mean, reason=reason, **ev, **pw)
 
 
 # ----------------------------------------------------------------------------
@@ -312,19 +265,3 @@ def judge_ratio(c: dict, m: dict) -> dict:
                 **ev)
 
 
-# ----------------------------------------------------------------------------
-# The paper against itself: paper_inconsistent
-# ----------------------------------------------------------------------------
-def judge_paper_inconsistent(c: dict, m: dict) -> dict:
-    """Kind ``paper_inconsistent``, the paper's numbers recomputed from each
-    other (``check``, one of :data:`~cnneff.scorecard.paper_checks.PAPER_CHECKS`):
-    "paper inconsistent" when the stated and the recomputed value differ by
-    more than ``tolerance`` (relative, default 1 %), "reproduced" when they
-    agree.  ``m`` is not read.  Returns the row fields verdict, ours (the
-    recomputed value), reason."""
-    stated, recomputed, how = PAPER_CHECKS[c["check"]](c)
-    tol = float(c.get("tolerance", 0.01))
-    off = abs(stated - recomputed) > tol * abs(stated)
-    return dict(verdict="paper inconsistent" if off else "reproduced", ours=recomputed,
-                reason=f"stated {number(stated, 5)}, recomputed from the paper {how} = {number(recomputed, 5)} "
-                       f"({100 * (recomputed / stated - 1):+.1f} %; tolerance {100 * tol:g} %)")
