@@ -1,9 +1,13 @@
 # cnneff: two commands on a fresh machine (see README.md)
 #   make book       set up .venv, execute every notebook (cpu profile) into results/cpu/, build _build/html/
 #   make test       set up .venv, then pytest: unit tests + nbval over results/smoke/*.ipynb (what CI runs)
-#   make check-cpu  nbval over the book's results/cpu/*.ipynb (the long check: about 20 minutes)
+#   make check-cpu  nbval over the book's results/cpu/*.ipynb (the long check: the notebooks' own wall times,
+#                   results/cpu/*/metrics.json, add up to about 66 minutes on 2 cores)
 SHELL := /bin/bash
 .ONESHELL:
+# Recipes are not echoed: each target says what it does in its own words, and the set-up (venv, sysdeps,
+# mathjax) speaks only when it has something to do.
+.SILENT:
 .SHELLFLAGS := -eu -o pipefail -c
 
 PYTHON ?= python3
@@ -13,7 +17,7 @@ STAMP := $(VENV)/.cnneff-installed
 MATHJAX := _vendor/mathjax/es5/tex-mml-chtml.js
 PROFILE ?= cpu
 
-.PHONY: venv sysdeps mathjax notebooks book test check-cpu check-book reproduce clean
+.PHONY: venv sysdeps mathjax notebooks book test check-cpu check-book reproduce rehearsal clean
 
 # Python environment: exact pins from pyproject.toml (torch 2.15.0, never the
 # local 2.13 wheel). Reinstalled only when pyproject.toml changes.
@@ -50,25 +54,54 @@ $(MATHJAX):
 # reads) are unchanged since their last good run: a fresh clone executes
 # nothing. FORCE=1 re-executes everything.
 FORCE ?=
+RUN_NOTEBOOKS = $(VENV)/bin/cnneff run all --profile $(PROFILE) $(if $(FORCE),,--cached)
 notebooks: venv
-	$(VENV)/bin/cnneff run all --profile $(PROFILE) $(if $(FORCE),,--cached)
+	$(RUN_NOTEBOOKS)
 
-# Paper-scale run: make reproduce PROFILE=gpu DATA_ROOT=/data [NOTEBOOK=name]
+# Paper-scale run: make reproduce [PROFILE=gpu] DATA_ROOT=/data [NOTEBOOK=name]. It refuses to start, in a
+# second and with nothing run, unless DATA_ROOT is an existing folder; then `cnneff run --paper-data` checks,
+# before the first notebook starts, every parameter, that each device the profile asks for exists, and that
+# every data folder and weight file the selected notebooks name under DATA_ROOT is there (each missing one
+# listed with where it comes from).
 NOTEBOOK ?= all
-reproduce: venv
-	test -n "$(DATA_ROOT)" || { echo "set DATA_ROOT=/path/to/the/papers/data (see book/intro.md)" >&2; exit 2; }
-	DATA_ROOT=$(DATA_ROOT) $(VENV)/bin/cnneff run $(NOTEBOOK) --profile $(PROFILE) --paper-data
+REPRODUCE_PROFILE = $(if $(filter command line environment,$(origin PROFILE)),$(PROFILE),gpu)
+reproduce:
+	test -n "$(DATA_ROOT)" || { echo "cnneff: error: set DATA_ROOT to the folder that holds the papers' data sets, e.g. make reproduce DATA_ROOT=/data (see book/about_the_data.md); nothing was run" >&2; exit 2; }
+	test -d "$(DATA_ROOT)" || { echo "cnneff: error: DATA_ROOT=$(DATA_ROOT) is not an existing folder; set it to the folder that holds the papers' data sets (see book/about_the_data.md); nothing was run" >&2; exit 2; }
+	$(MAKE) --no-print-directory venv
+	DATA_ROOT=$(DATA_ROOT) $(VENV)/bin/cnneff run $(NOTEBOOK) --profile $(REPRODUCE_PROFILE) --paper-data
 
-# make book RESULTS=results/cpu+epochs=10 builds from a run folder of `cnneff run
-# NAME -p KEY VALUE` (its pages, results/cpu/ for the rest) and executes nothing.
+# The full run rehearsed (CI runs it): the gpu profile's code paths with the sizes shrunk, on the CPU, on
+# tiny copies of the papers' data sets in their publishers' layouts (cnneff rehearsal-data), into
+# results/rehearsal/; then no claim may still need the full run.  DATA_ROOT=DIR rehearses a tree someone
+# else built instead of a fresh one.
+rehearsal: venv
+	root="$(DATA_ROOT)"
+	if [ -z "$$root" ]; then root="$$(mktemp -d)/data"; $(VENV)/bin/cnneff rehearsal-data "$$root" >/dev/null; fi
+	echo "rehearsal on $$root"
+	DATA_ROOT="$$root" $(VENV)/bin/cnneff run all --profile rehearsal
+	$(PY) scripts/check_rehearsal.py
+
+# make book RESULTS=results/cpu+epochs=10-1a2b3c4d builds from a run folder of `cnneff run
+# NAME -p KEY VALUE` (its pages, titled with the run's profile, results/cpu/ for the rest) and
+# executes nothing.  Pages an earlier build made of another run folder are removed from
+# _build/html first (a plain build keeps none), so the browser check never reads a stale run.
 RESULTS ?=
 book: venv mathjax
+	keep=""
+	if [ -n "$(RESULTS)" ]; then keep="$$(basename "$(RESULTS)")"; fi
+	for stale in _build/html/results/*+* _build/html/_sources/results/*+*; do
+	  if [ -e "$$stale" ] && [ "$$(basename "$$stale")" != "$$keep" ]; then
+	    echo "book: removing the pages of another run, $$stale"
+	    rm -rf "$$stale"
+	  fi
+	done
 	if [ -n "$(RESULTS)" ]; then
 	  mkdir -p _build
 	  $(PY) scripts/book_toc.py "$(RESULTS)" > _build/_toc.run.yml
 	  $(VENV)/bin/jupyter-book build . -W --toc _build/_toc.run.yml
 	else
-	  $(MAKE) --no-print-directory notebooks
+	  $(RUN_NOTEBOOKS)
 	  $(VENV)/bin/jupyter-book build . -W
 	fi
 	echo "book: open _build/html/index.html"

@@ -38,18 +38,19 @@ def test_from_spec_selects_a_preset_and_changes_it_field_by_field():
 
 def test_one_line_changes_the_book_optimizer():
     """BOOK in cnneff.train.presets is what every notebook preset shares: its optimizer is typed once
-    (only the command line's own preset and paper 002's transfer presets, which keep the paper's RMSProp,
-    name another), so changing BOOK["optimizer"] changes every other notebook preset."""
+    (only the command line's own preset and paper 002's transfer presets, which keep the paper's RMSProp
+    and, for its repeat with SGD, SGD, name another), so changing BOOK["optimizer"] changes every other notebook preset."""
     import inspect
 
     from cnneff.train import presets
 
     src = inspect.getsource(presets)
     typed = [line.split("=")[0].strip() for line in src.splitlines() if 'optimizer="' in line]
-    assert typed == ["BOOK: dict[str, Any]", "_TRANSFER", '"cli": dict(epochs'], typed
+    assert typed == ["BOOK: dict[str, Any]", "_TRANSFER", '"cli": dict(epochs',
+                     '"transfer_frozen_sgd": dict(_TRANSFER, optimizer'], typed
     book = {k for k in PRESETS if k not in ("default", "cli")}
     shares = {k for k in book if PRESETS[k].get("optimizer") == presets.BOOK["optimizer"]}
-    assert book - shares == {"transfer_frozen", "transfer_partial", "transfer_full"}
+    assert book - shares == {"transfer_frozen", "transfer_partial", "transfer_full", "transfer_frozen_sgd"}
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])

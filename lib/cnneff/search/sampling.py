@@ -70,7 +70,7 @@ def solve_multiplier(target_c: float, vary: str, fixed: dict | None = None, *, b
     (default 1.0) so that the MACs are as close as possible to ``target_c`` x C0
     (MACs are a step function of each multiplier: channels, blocks and pixels
     are integers).  Returns a dict with r, w, d, image_size, params, macs, c,
-    ``within`` (|c / target_c - 1| <= tolerance) and ``status`` ("ok", or
+    ``within`` (``|c / target_c - 1| <= tolerance``) and ``status`` ("ok", or
     "underflow" when even the smallest value costs too much, e.g. B0 at its
     minimum depth of one block per stage, or "overflow")."""
     if vary not in ("r", "w", "d"):

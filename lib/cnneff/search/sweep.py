@@ -43,53 +43,98 @@ def _resolve_data(data, data_kwargs: dict | None):
     return _DATA_CACHE[key]
 
 
+def _builder(spec: dict) -> str:
+    """The registry model a spec names instead of a twist (``builder``), or ""."""
+    b = spec.get("builder")
+    return b if isinstance(b, str) else ""
+
+
+def _network(spec: dict, num_classes: int, in_chans: int):
+    """The network of one spec: B0 twisted by (r, w, d), or the registry model
+    ``spec["builder"]`` (e.g. ``torchvision:resnet50``, Table 2's ResNets) when
+    the spec names one.  Returns the module."""
+    if _builder(spec):
+        from ..models import build_model
+
+        return build_model(_builder(spec), num_classes=num_classes)
+    return twisted_b0(float(spec["r"]), float(spec["w"]), float(spec["d"]), num_classes=num_classes,
+                      in_chans=in_chans)
+
+
+def _count_at(model, side: int):
+    """(params, MACs) of ``model`` for one ``side``-pixel image: FlopCounterMode's count, taken at 32 px
+    (the counter's smallest side) and scaled with the side squared below it."""
+    from ..counting import count
+
+    c = count(model, max(side, 32))
+    return c.params, int(c.macs * (side / max(side, 32)) ** 2)
+
+
+def _spec_costs(spec: dict, model, side: int, scale: dict, trained: dict) -> dict:
+    """params, macs and c (MACs / C0) at the cost ``scale``, and train_macs (one
+    image at the trained ``side`` with the data's classes and channels): the
+    analytic count of a twist, FlopCounterMode's of a registry model."""
+    r, w, d = float(spec["r"]), float(spec["w"]), float(spec["d"])
+    c0 = b0_macs(**scale)
+    if not _builder(spec):
+        cost = twist_costs(r, w, d, **scale)
+        return dict(params=cost.params, macs=cost.macs, c=cost.macs / c0,
+                    train_macs=twist_costs(r, w, d, **trained).macs)
+    from ..models import build_model
+
+    params, macs = _count_at(build_model(_builder(spec), num_classes=max(1, scale["num_classes"])),
+                             image_side(r, scale["base_resolution"]))
+    return dict(params=params, macs=macs, c=macs / c0, train_macs=_count_at(model, side)[1])
+
+
 def train_twist(spec: dict, data, *, data_kwargs: dict | None = None, base_resolution: int = 224,
                 train: dict | None = None, seed: int = 0, threads: int | None = None,
                 costs: dict | None = None) -> dict:
     """Train B0 twisted by ``spec`` (a mapping with id, r, w, d; optional kind,
-    label) on ``data`` (a :class:`cnneff.data.Splits`, or a ``cnneff.data.load``
-    source string plus ``data_kwargs``) at ``image_side(r, base_resolution)``
-    pixels with ``cnneff.train.fit`` and ``TrainConfig.from_dict({**DEFAULT_TRAIN,
-    **train})`` (unknown keys refused); the model is initialized with ``torch.manual_seed(seed)``
-    and the data order is seeded too, so every model is trained identically (a
+    label, seed, and ``builder``: a registry model trained instead of a twist,
+    e.g. Table 2's ResNets) on ``data`` (a :class:`cnneff.data.Splits`, or a
+    ``cnneff.data.load`` source string plus ``data_kwargs``) at
+    ``image_side(r, base_resolution)`` pixels with ``cnneff.train.fit`` and
+    ``TrainConfig.from_dict({**DEFAULT_TRAIN, **train})`` (unknown keys
+    refused); the model is initialized with ``torch.manual_seed(seed)`` and the
+    data order is seeded too, so every model is trained identically (a
     ``seed`` key in ``spec`` overrides ``seed``: repeats that measure the
-    noise).  ``threads`` sets torch's intra-op threads for the call.  ``costs`` (keyword arguments of
-    :func:`twist_costs`: base_resolution, num_classes, in_chans) says at which
-    scale params, MACs and c are counted: None counts the trained model
-    (``base_resolution``, the data's classes and channels), ``PAPER_SCALE``
-    counts it as the paper would (224 px, 1000 classes, RGB).  Returns the
-    result record: id, kind, label, r, w, d, image_size, params, macs, c,
-    train_macs (MACs at the trained side with the data's classes and
-    channels), accuracy (test), val_accuracy, train_loss, train_seconds,
-    seconds (wall, incl. evaluation), cpu_seconds (CPU time of the process:
-    with one thread, about what the wall time would be on an idle core),
-    epochs, seed, worker (host:pid)."""
+    noise).  ``threads`` sets torch's intra-op threads for the call.  ``costs``
+    (keyword arguments of :func:`twist_costs`: base_resolution, num_classes,
+    in_chans) says at which scale params, MACs and c are counted: None counts
+    the trained model, ``PAPER_SCALE`` counts it as the paper would (224 px,
+    1000 classes, RGB).  Returns the result record: id, kind, label, builder,
+    r, w, d, image_size, params, macs, c, train_macs (MACs of one image at the
+    trained side with the data's classes and channels), accuracy (test),
+    val_accuracy, val_curve (validation accuracy after each epoch), train_loss,
+    train_seconds, seconds (wall, incl. evaluation), cpu_seconds (CPU time of
+    the process: with one thread, about what the wall time would be on an idle
+    core), train_images, epochs, seed, worker (host:pid)."""
     t0, cpu0 = time.perf_counter(), time.process_time()
     with num_threads(threads):
         from ..train.engine import fit
 
         splits = _resolve_data(data, data_kwargs)
         cfg = TrainConfig.from_dict({**DEFAULT_TRAIN, **(train or {})})
-        r, w, d = float(spec["r"]), float(spec["w"]), float(spec["d"])
         in_chans, num_classes = int(splits.channels), len(splits.classes)
         if spec.get("seed") is not None and not pd.isna(spec["seed"]):
             seed = int(spec["seed"])
         torch.manual_seed(seed)
-        model = twisted_b0(r, w, d, num_classes=num_classes, in_chans=in_chans)
-        side = image_side(r, base_resolution)
+        model = _network(spec, num_classes, in_chans)
+        side = image_side(float(spec["r"]), base_resolution)
         res = fit(model, splits, cfg, image_size=side, seed=seed, progress=False)
-        scale = _cost_scale(costs, base_resolution, num_classes, in_chans)
-        cost = twist_costs(r, w, d, **scale)
-        c0 = b0_macs(**scale)
-        last = res.history.iloc[-1]
+        trained = dict(base_resolution=base_resolution, num_classes=num_classes, in_chans=in_chans)
+        cost = _spec_costs(spec, model, side, _cost_scale(costs, base_resolution, num_classes, in_chans), trained)
+        hist = res.history
+        curve = [float(v) for v in hist["val_accuracy"]] if "val_accuracy" in hist else []
         return dict(id=str(spec["id"]), kind=str(spec.get("kind", "")), label=str(spec.get("label", "")),
-                    r=r, w=w, d=d, image_size=side, params=cost.params, macs=cost.macs, c=cost.macs / c0,
-                    train_macs=twist_costs(r, w, d, base_resolution, num_classes, in_chans).macs,
+                    builder=_builder(spec), r=float(spec["r"]), w=float(spec["w"]),
+                    d=float(spec["d"]), image_size=side, **cost,
                     accuracy=float(res.test.get("accuracy", float("nan"))),
-                    val_accuracy=float(last.get("val_accuracy", float("nan"))),
-                    train_loss=float(last["train_loss"]), train_seconds=float(res.train_seconds),
+                    val_accuracy=curve[-1] if curve else float("nan"), val_curve=curve,
+                    train_loss=float(hist.iloc[-1]["train_loss"]), train_seconds=float(res.train_seconds),
                     seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - cpu0,
-                    epochs=int(cfg.epochs), seed=int(seed),
+                    train_images=len(splits.train), epochs=int(cfg.epochs), seed=int(seed),
                     worker=f"{socket.gethostname()}:{os.getpid()}")
 
 
@@ -142,7 +187,7 @@ def _finished(path: Path, spec: dict, fingerprint: str) -> dict | None:
         math.isclose(float(rec.get(k, "nan")), float(spec[k]), rel_tol=0, abs_tol=1e-12) for k in ("r", "w", "d"))
     if spec.get("seed") is not None and not pd.isna(spec["seed"]):
         same = same and int(rec.get("seed", -1)) == int(spec["seed"])
-    return rec if same else None
+    return rec if same and rec.get("builder", "") == _builder(spec) else None
 
 
 def start_ray(workers: int = 2, threads_per_worker: int = 1, gpus: float | None = None, address: str | None = None,

@@ -48,14 +48,28 @@ def why(e: BaseException, limit: int = 140) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_BOILERPLATE = (r"Weights only load failed\.", r"In PyTorch 2\.6, .*? trusted source\.",
+                r"Check the documentation of torch\.load .*$", r"Please file an issue .*$")
+
+
 def why_unloadable(e: BaseException) -> str:
-    """A short reason why ``torch.load`` failed (its weights-only unpickler's
-    advice about allow-lists is irrelevant to a damaged file).  Returns one line."""
+    """A short reason why ``torch.load`` failed, in whole sentences: a file
+    that asks for a Python object (code) is named as such and refused; the
+    weights-only unpickler's advice about allow-lists and ``weights_only=False``
+    is dropped (it is irrelevant to a damaged file and wrong for a hostile
+    one).  Returns one line."""
     text = " ".join(str(e).split())
+    m = re.search(r"(?:unsupported GLOBAL|Unsupported global: GLOBAL) ([\w.]+)", text)
+    if m:
+        return (f"it asks to import the Python object {m.group(1)}, which a state dict never needs; "
+                "refused without running it")
     m = re.search(r"Unpickler error: (.*?)(?: Check the documentation|$)", text)
     if m:
         return f"not a PyTorch file: {m.group(1).strip() or 'unpickling failed'}"
-    return f"{type(e).__name__}: {why(e)}"
+    for pattern in _BOILERPLATE:
+        text = re.sub(pattern, "", text).strip()
+    first = re.split(r"(?<=[.!?])\s", text or type(e).__name__)[0]
+    return f"{type(e).__name__}: {first if len(first) <= 160 else first[:157].rsplit(' ', 1)[0] + ' ...'}"
 
 
 def _digest(parts: Iterable) -> str:
@@ -140,12 +154,14 @@ def run_identity(model: nn.Module, data, config: TrainConfig | dict | None = Non
     except the reporting/location ones in ``NOT_IN_IDENTITY``; a plain dict is
     taken as is), then ``resolved`` (values fit works out, overriding the
     config's: the actual ``image_size``, ``mean``, ``std``, ``processes``,
-    ``callbacks``), then :func:`model_identity` and :func:`data_identity`.
+    ``callbacks``; ``threads``, torch's CPU thread count, comes first and may
+    be overridden the same way), then :func:`model_identity` and :func:`data_identity`.
     Returns a flat dict of JSON values."""
     if isinstance(config, TrainConfig):
         out = config.identity()
     else:
         out = dict(config or {})
+    out["threads"] = torch.get_num_threads()  # the CPU thread count changes the reduction order, so the result
     out.update(resolved)
     out.update(model_identity(model))
     out.update(data_identity(data))
