@@ -434,7 +434,7 @@ def test_parameter_types_are_checked_before_anything_runs(toy_notebooks, capsys)
     assert cli.main(["run", "a_first", "-p", "data", "[1, 2]"]) == 2
     line = one_line(capsys.readouterr().err)
     assert "parameter 'data' must be a string like its default 'x'" in line
-    assert not (toy_notebooks / "cpu+data=[1,2]").exists()
+    assert not (toy_notebooks / runner.run_folder("cpu", {"data": [1, 2]})).exists()
 
 
 def test_read_only_results_folder_is_refused_without_a_failed_copy(toy_notebooks, monkeypatch, capsys, tmp_path):
@@ -454,7 +454,9 @@ def test_read_only_results_folder_is_refused_without_a_failed_copy(toy_notebooks
     monkeypatch.setattr(papermill, "execute_notebook", no_write)
     with pytest.raises(runner.RunError) as e:
         runner.run_notebook("a_first")
-    assert "no copy of the failed run could be written" in str(e.value) and "kept in" not in str(e.value)
+    failed = toy_notebooks / "cpu" / "a_first.failed.ipynb"
+    assert f"papermill's copy was never written; a note holding the error is kept in {failed}" in str(e.value)
+    assert "Permission denied" in "".join(json.loads(failed.read_text())["cells"][0]["source"])  # valid, says why
 
 
 # --------------------------------------------------------------------------- exit status, no traceback

@@ -19,9 +19,12 @@ def test_session_records_every_declared_parameter_and_provenance(tmp_path, monke
     monkeypatch.setenv("CNNEFF_RESULTS_DIR", str(tmp_path))
     before = torch.get_num_threads()
     try:
-        ns = {"profile": "cpu", "threads": 1, "latency_repeats": 7, "unrelated": 3}
+        from cnneff.runner import notebook_parameters
+
+        declared = notebook_parameters("tinynet_tables")  # the defaults of its parameters cell
+        ns = {**declared, "profile": "cpu", "threads": 1, "latency_repeats": 7, "unrelated": 3}
         s = session_mod.start("tinynet_tables", ns, theme=False)
-        assert s.parameters == {"profile": "cpu", "threads": 1, "latency_repeats": 7}  # declared ones only
+        assert s.parameters == {**declared, "profile": "cpu", "threads": 1, "latency_repeats": 7}  # declared only
         assert torch.get_num_threads() == 1
         metrics = {"paper_data": False}
         path = s.save(metrics)

@@ -11,7 +11,8 @@ __all__ = ["PROVENANCE", "save_metrics", "load_metrics"]
 
 # Keys every metrics.json carries besides the claimed metrics: where and how a result was obtained.
 # paper_data: true when the run read the paper's own data set (DATA_ROOT), false on an embedded stand-in.
-PROVENANCE = ("hardware", "parameters", "wall_seconds", "cpu_seconds", "n_test", "training_device", "paper_data")
+PROVENANCE = ("hardware", "parameters", "wall_seconds", "cpu_seconds", "n_test", "training_device", "paper_data",
+              "claims_sha256", "claim_digests", "rehearsal")
 
 
 def _jsonable(x):

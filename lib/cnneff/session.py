@@ -48,6 +48,21 @@ def _git(*args: str) -> str:
         return ""
 
 
+def claims_record(notebook: str) -> tuple[str, dict]:
+    """What the claims said when this run's results were computed: the
+    sha256 of claims.yaml and, for each claim ``notebook`` measures, the short
+    digest of its entry (:func:`cnneff.scorecard.card.claim_digest`), so that
+    the scorecard can say when a claim or its margin changed after the run.
+    Returns (file hash, {claim id: digest})."""
+    import hashlib
+
+    from .claims import CLAIMS_FILE, load
+    from .scorecard.card import claim_digest
+
+    digests = {c["id"]: claim_digest(c) for c in load()["claims"] if c["notebook"] == notebook}
+    return hashlib.sha256(CLAIMS_FILE.read_bytes()).hexdigest(), digests
+
+
 def provenance() -> dict:
     """Where and with what a result was computed: ``git_commit`` (short hash or
     "unknown"), ``git_dirty`` (True when files the results depend on, under
@@ -88,6 +103,14 @@ class Session:
         metrics = self.metrics if metrics is None else metrics
         metrics["parameters"] = dict(self.parameters)
         metrics["hardware"] = provenance()
+        metrics["claims_sha256"], metrics["claim_digests"] = claims_record(self.name)
+        from .paths import base_profile
+
+        from .rehearsal.expected import is_rehearsal
+
+        # the gpu path at toy size (hardware gates pass), or any run on a generated rehearsal tree: never the
+        # papers' data, whatever the profile
+        metrics["rehearsal"] = base_profile(self.profile) == "rehearsal" or is_rehearsal()
         metrics["wall_seconds"] = round(self.elapsed(), 1)
         metrics["cpu_seconds"] = round(time.process_time() - self.cpu_started, 1)
         return save_metrics(metrics, self.name, self.profile)

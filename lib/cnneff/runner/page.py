@@ -10,7 +10,17 @@ from pathlib import Path
 from ..paths import ROOT, base_profile
 from .params import source_path
 
-__all__ = ["assignments", "rerun_box", "scrub"]
+__all__ = ["assignments", "rerun_box", "scrub", "REHEARSAL_BANNER"]
+
+# The first cell of every page of the rehearsal profile (make rehearsal).
+REHEARSAL_BANNER = [
+    "```{warning}\n",
+    "**A rehearsal: these numbers mean nothing.** This page ran the gpu profile's code paths with only the sizes\n",
+    "shrunk (epochs, images, image sides, repeats), on the CPU, on tiny generated copies of the papers' data sets\n",
+    "laid out as their publishers ship them (`cnneff rehearsal-data`). It proves that the full run\n",
+    "(`make reproduce PROFILE=gpu DATA_ROOT=...`) runs and writes every metric its claims read; it tests none of them.\n",
+    "```\n",
+]
 
 
 def assignments(source: str) -> list[tuple[str, str, str]]:
@@ -89,7 +99,7 @@ def rerun_box(name: str, profile: str = "cpu", used: dict | None = None) -> list
         "| --- | --- | --- |",
         *rows,
         "",
-        f"Re-run it with other values (results go to `results/{base_profile(profile)}+KEY=VALUE/`, "
+        f"Re-run it with other values (results go to `results/{base_profile(profile)}+KEY=VALUE-HASH/`, "
         "the book's results stay untouched):",
         "",
         "```bash",
@@ -102,14 +112,18 @@ def rerun_box(name: str, profile: str = "cpu", used: dict | None = None) -> list
     ]).splitlines(keepends=True)
 
 
-def scrub(path: Path, name: str | None = None, profile: str = "cpu") -> None:
+def scrub(path: Path, name: str | None = None, profile: str = "cpu", output: Path | None = None) -> None:
     """Remove what differs between two executions of the same notebook and
     what names this machine from an executed notebook: papermill's absolute
     input/output paths, its start/end times and durations (notebook and cells);
     hide papermill's injected-parameters cell from the book and add the
-    re-run box (:func:`rerun_box`) under the parameters cell."""
+    re-run box (:func:`rerun_box`) under the parameters cell.  ``output``:
+    the path the copy will have once in place (it is scrubbed in a staging
+    folder), recorded as papermill's output path.  Returns None."""
     nb = json.loads(path.read_text())
     pm_meta = nb.get("metadata", {}).get("papermill", {})
+    if output is not None and "output_path" in pm_meta:
+        pm_meta["output_path"] = str(output)
     for key in ("start_time", "end_time", "duration", "exception"):
         pm_meta.pop(key, None)
     for key in ("input_path", "output_path"):
@@ -128,6 +142,10 @@ def scrub(path: Path, name: str | None = None, profile: str = "cpu") -> None:
         at = next((i + 1 for i, c in enumerate(nb["cells"]) if "parameters" in c.get("metadata", {}).get("tags", [])), 1)
         nb["cells"].insert(at, dict(cell_type="markdown", id=f"rerun-{name}"[:64], metadata={"tags": ["rerun-box"]},
                                     source=rerun_box(name, profile, used)))
+    if base_profile(profile) == "rehearsal" and not any("rehearsal-banner" in c.get("metadata", {}).get("tags", [])
+                                                       for c in nb.get("cells", [])):
+        nb["cells"].insert(0, dict(cell_type="markdown", id=f"rehearsal-{name}"[:64],
+                                   metadata={"tags": ["rehearsal-banner"]}, source=REHEARSAL_BANNER))
     from ..core import atomic_write_text
 
     atomic_write_text(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")

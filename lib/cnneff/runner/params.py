@@ -14,7 +14,7 @@ import yaml
 from ..paths import NOTEBOOKS, PARAMS, PROFILES, base_profile
 
 __all__ = ["RunError", "notebook_names", "source_path", "declared_parameters", "notebook_parameters", "profile_parameters",
-           "run_folder", "parse_value", "expand_data_root", "checked_parameters"]
+           "run_folder", "overrides_digest", "parse_value", "expand_data_root", "checked_parameters"]
 
 
 class RunError(RuntimeError):
@@ -27,10 +27,16 @@ def notebook_names() -> list[str]:
 
 
 def source_path(name: str) -> Path:
-    path = NOTEBOOKS / f"{name}.ipynb"
-    if not path.is_file():
-        raise RunError(f"no notebook {name!r} in {NOTEBOOKS}; valid names: {', '.join(notebook_names())} or 'all'")
-    return path
+    """The source ``notebooks/<name>.ipynb`` of a notebook NAME (a file stem
+    under notebooks/, never a path: ``/abs/x``, ``../x`` or ``x.ipynb`` are
+    refused with the list of names).  Returns the path; RunError otherwise."""
+    names = notebook_names()
+    if name not in names:
+        what = "a path" if ("/" in name or os.sep in name or name.endswith(".ipynb")) else "no notebook"
+        hint = (f"; `cnneff run` takes notebook names from {NOTEBOOKS}, not paths" if what == "a path" else
+                f" in {NOTEBOOKS}")
+        raise RunError(f"{name!r} is {what}{hint}; valid names: {', '.join(names)} or 'all'")
+    return NOTEBOOKS / f"{name}.ipynb"
 
 
 def declared_parameters(name: str) -> dict[str, tuple[object, bool]]:
@@ -54,8 +60,16 @@ def notebook_parameters(name: str) -> dict:
     return {k: v for k, (v, _) in declared_parameters(name).items()}
 
 
+# A profile file may hold two sections besides its common keys: ``paper_data`` (applied when DATA_ROOT is
+# set: the papers' own data at paper scale) and ``embedded`` (applied when it is not: the same experiments
+# on the embedded data sets, sized as an evidence run).  The gpu profile uses both.
+DATA_SECTIONS = ("paper_data", "embedded")
+
+
 def profile_parameters(name: str, profile: str) -> dict:
-    """Values that ``params/<profile>/<name>.yaml`` sets (empty if the file is absent)."""
+    """Values that ``params/<profile>/<name>.yaml`` sets (empty if the file is
+    absent): its common keys, then its ``paper_data`` section when DATA_ROOT
+    is set, else its ``embedded`` section.  Returns a dict."""
     if profile not in PROFILES:
         raise RunError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     path = PARAMS / profile / f"{name}.yaml"
@@ -64,28 +78,61 @@ def profile_parameters(name: str, profile: str) -> dict:
     values = yaml.safe_load(path.read_text()) or {}
     if not isinstance(values, dict):
         raise RunError(f"{path} must be a mapping of parameter: value")
-    return values
+    section = values.get("paper_data" if os.environ.get("DATA_ROOT") else "embedded") or {}
+    if not isinstance(section, dict):
+        raise RunError(f"{path}: its paper_data / embedded sections must be mappings of parameter: value")
+    return {**{k: v for k, v in values.items() if k not in DATA_SECTIONS}, **section}
+
+
+def overrides_digest(overrides: dict) -> str:
+    """The first 8 hex digits of the sha256 of ``overrides`` as canonical JSON
+    (sorted keys): the identity of a run's exact parameters.  Returns it."""
+    import hashlib
+
+    text = json.dumps(overrides, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def run_folder(profile: str, overrides: dict | None = None) -> str:
     """Name of the results folder of a run: the profile itself without
-    overrides, else ``<profile>+KEY=VALUE,...`` (sorted; characters that do not
-    belong in a folder name become ``_``), e.g. ``cpu+epochs=10``.  A run with
-    overrides never writes over the committed ``results/<profile>/``."""
+    overrides, else ``<profile>+KEY=VALUE,...-HASH``: a readable prefix (sorted
+    keys; characters that do not belong in a folder name become ``_``; at most
+    48 characters) and :func:`overrides_digest` of the exact values, e.g.
+    ``cpu+data=folder_data_rmfd_a-3f9c2a1b``.  Two different requests never
+    share a folder; a run with overrides never writes over the committed
+    ``results/<profile>/``.  Returns the name."""
     if not overrides:
         return profile
     import re
 
     parts = [f"{k}={json.dumps(v, separators=(',', ':')) if not isinstance(v, str) else v}"
              for k, v in sorted(overrides.items())]
-    return profile + "+" + re.sub(r"[^A-Za-z0-9_.,=+\-\[\]]", "_", ",".join(parts))[:150]
+    readable = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_.,=\-]", "_", ",".join(parts)))[:48].strip("_.,=-")
+    return f"{profile}+{readable}-{overrides_digest(overrides)}"
 
 
-def parse_value(text: str):
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors and aliases (``&a [*a]`` would be a
+    list that holds itself; ``*a`` chains grow exponentially)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent) and self.peek_event().anchor in self.anchors:
+            raise yaml.composer.ComposerError(None, None, "an alias (*name)", self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
+def parse_value(text: str, key: str | None = None):
     """Interpret a ``-p KEY VALUE`` value as YAML (``3`` -> int, ``[64, 96]`` ->
-    list, ``true`` -> bool), keeping it a string when YAML cannot read it."""
+    list, ``true`` -> bool), keeping it a string when YAML cannot read it.
+    YAML anchors and aliases (``&a [*a]``) are refused: RunError naming
+    ``key``.  Returns the value."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.composer.ComposerError as e:
+        if e.problem == "an alias (*name)":
+            raise RunError(f"-p {key or 'VALUE'} {text!r}: YAML aliases (*name) are not accepted in a "
+                           "parameter value; write the value out in full") from None
+        return text
     except yaml.YAMLError:
         return text
 
@@ -144,6 +191,9 @@ def checked_parameters(name: str, profile: str, overrides: dict | None) -> tuple
         if not _same_type(value, default):
             raise RunError(f"notebook {name!r}: parameter {key!r} must be {_type_name(default)} like its default "
                            f"{default!r}, got {value!r} ({_type_name(value)})")
+    from .checks import check_values
+
+    check_values(name, raw)  # ranges, finite numbers, device names: before any kernel starts
     if base_profile(profile) == "gpu" and not os.environ.get("DATA_ROOT"):
         raw = {k: v for k, v in raw.items() if not (isinstance(v, str) and "DATA_ROOT" in v)}
     raw = _merge_mappings(name, declared, profile_parameters(name, profile), overrides or {}, raw)

@@ -55,11 +55,24 @@ def is_up_to_date(name: str, profile: str = "cpu", overrides: dict | None = None
     """True if the executed copy of ``name`` for this run (``results/<run
     folder>/<name>.ipynb``, see :func:`run_folder`) exists and its stamp
     matches the current source, parameters and library (and, for the
-    scorecard, the metrics it reads), so ``make book`` can skip it."""
+    scorecard, the metrics it reads), so ``make book`` can skip it.  Never
+    up to date: a run whose commit was interrupted (its journal is still
+    there), or one whose ``NAME.failed.ipynb`` is newer than its stamp (the
+    last attempt failed)."""
     where = results_base(out) / (folder or run_folder(profile, overrides))
     final, stamp_file = where / f"{name}.ipynb", where / f"{name}.stamp.json"
-    if not final.is_file() or not stamp_file.is_file():
+    if not final.is_file() or not stamp_file.is_file() or (where / f".{name}.commit.json").exists():
+        return False
+    failed = where / f"{name}.failed.ipynb"
+    if failed.exists() and failed.stat().st_mtime_ns >= stamp_file.stat().st_mtime_ns:
+        return False
+    if (where / f".{name}.failed").exists():  # the last run failed and not even a note could be kept
         return False
     _, params = checked_parameters(name, profile, overrides)  # as run_notebook stamps them
-    return json.loads(stamp_file.read_text()) == stamp(name, params, where)
+    try:
+        saved = json.loads(stamp_file.read_text())
+    except ValueError:
+        return False
+    current = stamp(name, params, where)
+    return isinstance(saved, dict) and {k: saved.get(k) for k in current} == current  # "files" is not a hash
 
