@@ -21,6 +21,12 @@ triggers) are not the page's and are ignored.  For every page it then
   chapters written by hand (``book/*.md``), on a paragraph that ends without a
   full stop or a table cell or list item that stops on a word like "that is"
   (a sentence cut short),
+* fails on numbers people cannot read (:func:`number_problems`): scientific
+  notation (``2.6e+09``) in prose and tables, a doubled unit ("1.8 k M MACs"),
+  a bare float with more than 4 significant digits in prose, a raw Python repr
+  (``{'a': ...}``, ``[1.3, 2.5, 3.1]``, ``Splits(train=...)``) in prose or an
+  output, a tqdm progress bar, and a visible ``NBVAL_CHECK_OUTPUT`` marker in a
+  code cell (mark the cell with nbval's ``nbval-check-output`` tag instead),
 
 and at the end fails on any request that left the machine and on any local
 resource the server did not have (HTTP status >= 400).
@@ -206,10 +212,104 @@ CUT_WORDS = ("that is", "the", "a", "an", "and", "or", "of", "to", "is", "are", 
              "by", "as", "from")
 
 
+class _Streams(HTMLParser):
+    """The text of a page sorted by where a reader meets it, typeset math left
+    out: ``prose`` (paragraphs, lists, headings, outside code, tables and cell
+    outputs), ``table`` (table cells, in outputs or not), ``output`` (the other
+    text of notebook cell outputs, printed text included) and ``code`` (code
+    blocks and cell inputs).  Each is a list of text chunks."""
+
+    VOID = _Blocks.VOID
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.open = []
+        self.prose, self.table, self.output, self.code = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in self.VOID:
+            self.open.append((tag, dict(attrs).get("class") or ""))
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        while self.open:
+            if self.open.pop()[0] == tag:
+                break
+
+    def handle_data(self, data):
+        tags = {t for t, _ in self.open}
+        classes = " ".join(c for _, c in self.open)
+        if tags & {"script", "style", "mjx-container", "textarea", "noscript"} or re.search(r"\bmath\b", classes):
+            return
+        if "cell_input" in classes or ("pre" in tags and "output" not in classes) \
+                or re.search(r"\bsig\b", classes):  # a code cell, a code block, an API signature
+            self.code.append(data)
+        elif "code" in tags:
+            return  # inline code in prose: a name or a command, not a number for people
+        elif tags & {"td", "th"}:
+            self.table.append(data)
+        elif "output" in classes:
+            self.output.append(data)
+        else:
+            self.prose.append(data)
+
+
+SCIENTIFIC_ANY = re.compile(r"(?<![\w.])\d+(?:\.\d+)?[eE][+-]\d+\b")
+DOUBLED_UNIT = re.compile(r"\d\s*[kMGT]\s+[kMGT]\b(?!-)")
+LONG_FLOAT = re.compile(r"(?<![\w.:/#=-])-?(\d[\d,]*\.\d+)(?![\w.])")
+PY_REPR = re.compile(r"\{'|\[-?\d+\.\d+(?:, -?\d+(?:\.\d+)?){2,}|\[-?\d+\.\d{5,}|\b[A-Z][A-Za-z0-9]*\([a-z_]+="
+                     r"|\btensor\(|\barray\(\[| object at 0x[0-9a-f]+")
+TQDM = re.compile(r"\d+%\|[^|\n]{0,80}\|\s*\d+/\d+|\d+(?:\.\d+)?(?:it/s|s/it)\]|FloatProgress\(")
+API_PAGES = "book/api/"  # the pages autodoc writes from the docstrings (number rules do not apply)
+NBVAL_MARKER = re.compile(r"NBVAL_(?:CHECK_OUTPUT|IGNORE_OUTPUT|SKIP|RAISES_EXCEPTION)")
+
+
+def significant_digits(number: str) -> int:
+    """How many significant digits the decimal ``number`` (e.g. "0.012340",
+    "1,234.5") prints.  Returns an int."""
+    digits = number.replace(",", "").replace(".", "").lstrip("-").lstrip("0")
+    return len(digits)
+
+
+def number_problems(dom: str) -> list[str]:
+    """The number formats a reader should never see on a page (the DOM after
+    its scripts ran): scientific notation in prose and tables; a doubled unit
+    ("1.8 k M MACs"), a raw Python repr or a tqdm bar anywhere a reader
+    looks (prose, tables, outputs); a bare float of more than 4 significant
+    digits in prose (not in tables, outputs or code; identifiers such as
+    "arXiv:1905.11946" or "2.15.0" are not bare floats); an nbval marker in a
+    code cell (prose that names it in inline code is fine).  Returns a list of
+    short messages."""
+    streams = _Streams()
+    streams.feed(dom)
+    prose, table, output, code = (" ".join(s) for s in (streams.prose, streams.table, streams.output, streams.code))
+    shown = " \n ".join((prose, table, output))
+    out = []
+
+    def flag(what: str, pattern: re.Pattern, text: str) -> None:
+        m = pattern.search(text)
+        if m:
+            out.append(f"{what}: ...{text[max(0, m.start() - 30): m.end() + 20].strip()}...")
+
+    flag("scientific notation in the text (write 2,640 M or 0.0001)", SCIENTIFIC_ANY, prose + " \n " + table)
+    flag("a doubled unit (the number is already scaled)", DOUBLED_UNIT, shown)
+    flag("a raw Python repr (format it for people)", PY_REPR, shown)
+    flag("a progress bar in an output (turn tqdm off in the book)", TQDM, shown)
+    flag("an nbval marker shown in a code cell (use the nbval-check-output cell tag)", NBVAL_MARKER, code)
+    long = [m for m in LONG_FLOAT.finditer(prose) if significant_digits(m.group(1)) > 4]
+    if long:
+        m = long[0]
+        out.append(f"a number with more than 4 significant digits in prose: "
+                   f"...{prose[max(0, m.start() - 30): m.end() + 10].strip()}...")
+    return out
+
+
 def text_problems(page: str, dom: str, chapter: bool = False) -> list[str]:
     """What is wrong with a page's text: raw TeX in prose, machine paths
-    anywhere, NaN or None in a table cell, scientific notation on the scorecard and, for ``chapter`` pages
-    (written by hand), sentences cut short.  Returns a list of short messages."""
+    anywhere, NaN or None in a table cell, scientific notation on the scorecard (code included), the
+    number formats of :func:`number_problems` (not on the API reference, which quotes code) and, for
+    ``chapter`` pages (written by hand), sentences cut short.  Returns a list of short messages."""
     out = []
 
     def flag(what: str, pattern: re.Pattern, text: str, after: int) -> None:
@@ -225,6 +325,8 @@ def text_problems(page: str, dom: str, chapter: bool = False) -> list[str]:
     flag("a machine path on the page", MACHINE_PATH, full, 40)
     if "scorecard" in page:
         flag("scientific notation on the scorecard", SCIENTIFIC, full, 10)
+    if not page.startswith(API_PAGES):  # the API reference quotes code: defaults such as 1e-4, as written
+        out += number_problems(dom)
     blocks = _Blocks()
     blocks.feed(dom)
     missing = [b for kind, b in blocks.blocks if kind in ("td", "th") and b in ("NaN", "nan", "None", "<NA>")]

@@ -29,6 +29,8 @@ WHAT = {  # one line per concern, shown in the box
     "evaluation": "one results-table row", "transfer": "freezing, fine-tuning", "experiments": "notebook protocols",
     "search": "TinyNet's Rubik's cube", "scorecard": "the rulebook", "results": "metrics.json",
     "session": "a notebook's start and save", "runner": "papermill per profile", "cli": "the cnneff command",
+    "rehearsal": "a small DATA_ROOT in published layouts", "imagenet": "published weights on ImageNet val",
+    "plan": "GPU-minutes before a run", "plan_jobs": "each notebook's jobs for the plan",
 }
 
 

@@ -319,3 +319,158 @@ def test_browser_check_catches_a_cdn_script_and_a_missing_file(tmp_path):
                            "--no-shots"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "cdn.example.org" in proc.stderr and "missing.css" in proc.stderr
+
+
+# --------------------------------------------------------------------------- the book's pieces, no build
+CITE = re.compile(r"\{(?:foot)?cite(?::[pt])?\}`([^`]+)`")
+
+
+def _bib_keys() -> set[str]:
+    from pybtex.database import parse_file
+
+    return set(parse_file(str(REPO / "book" / "references.bib")).entries)
+
+
+def test_every_citation_names_an_entry_and_every_cited_page_lists_its_references():
+    keys = _bib_keys()
+    cited = set()
+    for page in sorted((REPO / "book").glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        found = {k.strip() for group in CITE.findall(text) for k in group.split(",")}
+        assert found <= keys, (page.name, sorted(found - keys))
+        if found and "footcite" in text:
+            assert "{footbibliography}" in text.split("## References")[-1], f"{page.name}: no References section"
+        cited |= found
+    papers = {"li_make_efficientnetv2_more_efficient", "vasu_simplified_efficientnet", "wu_foray_cnn_efficiency",
+              "efficientnetv2_slides", "han2020tinynet"}
+    assert papers <= cited, sorted(papers - cited)  # the five documents are cited where the book names them
+
+
+def test_the_bibliography_holds_the_works_the_claims_rest_on_with_no_invented_fields():
+    from pybtex.database import parse_file
+
+    entries = parse_file(str(REPO / "book" / "references.bib")).entries
+    for key in ("tan2019efficientnet", "tan2021efficientnetv2", "sandler2018mobilenetv2", "howard2019mobilenetv3",
+                "tan2019mnasnet", "ma2018shufflenetv2", "wu2019fbnet", "cai2019proxylessnas", "hu2018senet",
+                "yang2019condconv", "liu2017slimming", "cubuk2020randaugment", "touvron2021deit", "bello2021resnetrs",
+                "he2016resnet", "wu2021rethinking_batch", "goyal2017large_minibatch", "wang2020rmfd",
+                "olsen2019deepweeds", "buerhop2018elpv", "deitsch2019elpv", "xiao2017fashionmnist",
+                "krizhevsky2009cifar", "deng2009imagenet"):
+        assert key in entries, key
+    for key, e in entries.items():
+        assert "title" in e.fields, key
+        if "eprint" in e.fields:
+            assert re.fullmatch(r"\d{4}\.\d{4,5}", e.fields["eprint"]), key
+        assert "url" not in e.fields or "arxiv.org" not in e.fields["url"], f"{key}: the eprint links arXiv already"
+
+
+def test_no_page_writes_a_footnote_by_hand():
+    """_config.yml silences MyST's footnote warnings (a {footcite} is defined
+    after MyST parsed the page); that hides nothing only while no page writes
+    a Markdown footnote of its own."""
+    for page in sorted((REPO / "book").rglob("*.md")):
+        assert not re.search(r"\[\^[^\]]+\]", page.read_text(encoding="utf-8")), page
+
+
+def test_every_public_module_has_its_api_page_listed_in_the_table_of_contents():
+    script = REPO / "scripts" / "api_pages.py"
+    proc = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    toc = _toc_files(yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8")))
+    pages = sorted(p.stem for p in (REPO / "book" / "api").glob("*.md"))
+    assert [f"book/api/{p}" for p in pages if f"book/api/{p}" not in toc] == []
+    api = (REPO / "book" / "api.md").read_text(encoding="utf-8")
+    assert "package_map.png" in api
+    assert all(f"<api/{p}>" in api for p in pages), [p for p in pages if f"<api/{p}>" not in api]
+    documented = set()
+    for p in (REPO / "book" / "api").glob("*.md"):
+        documented |= set(re.findall(r"\.\. automodule:: (\S+)", p.read_text()))
+    lib = REPO / "lib" / "cnneff"
+    public = [p for p in lib.rglob("*.py") if p.name == "__init__.py" or not p.name.startswith("_")]  # no __main__
+    modules = {".".join(("cnneff",) + p.relative_to(lib).with_suffix("").parts).removesuffix(".__init__")
+               for p in public} - {"cnneff"}
+    assert modules <= documented, sorted(modules - documented)
+
+
+def _toc_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_toc", REPO / "scripts" / "book_toc.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _notebook(path: Path, title: str) -> None:
+    import json
+
+    path.write_text(json.dumps({"cells": [{"cell_type": "markdown", "source": [f"# {title}: the rest\n"]}]}))
+
+
+def test_a_run_s_pages_get_distinct_titles_its_true_profile_and_a_warning_when_machines_mix(tmp_path):
+    import json
+
+    folder = REPO / "_build" / "test-book-toc" / "cpu+epochs=10,seeds=_0,1_-1a2b3c4d"
+    try:
+        (folder / "scorecard").mkdir(parents=True)
+        _notebook(folder / "scorecard.ipynb", "Scorecard")
+        _notebook(folder / "simplified_efficientnet.ipynb", "Simplified EfficientNet")
+        (folder / "run.json").write_text(json.dumps({"profile": "cpu", "parameters": {"epochs": 10, "seeds": [0, 1]}}))
+        (folder / "scorecard" / "metrics.json").write_text(json.dumps({"hardware": {"cpu": "Other CPU", "cpu_count": 64,
+                                                                                    "gpu": "NVIDIA H200"}}))
+        proc = subprocess.run([sys.executable, str(REPO / "scripts" / "book_toc.py"), str(folder)],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        toc = yaml.safe_load(proc.stdout)
+        run = toc["parts"][-1]
+        assert run["caption"] == "This run: cpu, epochs=10, seeds=[0, 1]"
+        titles = [c["title"] for c in run["chapters"]]
+        assert titles == ["Scorecard (run cpu, epochs=10, seeds=[0, 1])",
+                          "Simplified EfficientNet (run cpu, epochs=10, seeds=[0, 1])"]
+        book_titles = _toc_files(toc)
+        assert len(book_titles) == len(set(book_titles))  # no page twice
+        if any((REPO / "results" / "cpu").glob("*/metrics.json")):  # the rest of the run's pages: results/cpu/
+            assert "warning" in proc.stderr and "NVIDIA H200" in proc.stderr and "machines" in proc.stderr
+        assert _toc_script().run_profile(folder.with_name("cpu+x=1-0badc0de")) == "cpu, x=1"  # no run.json
+    finally:
+        shutil.rmtree(REPO / "_build" / "test-book-toc", ignore_errors=True)
+
+
+def test_the_book_s_own_folder_is_refused_as_a_run():
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "book_toc.py"), str(REPO / "results" / "cpu")],
+                          capture_output=True, text=True, timeout=60)
+    if not any((REPO / "results" / "cpu").glob("*.ipynb")):
+        pytest.skip("no executed notebooks in results/cpu")
+    assert proc.returncode == 2 and "the book's own results folder" in proc.stderr
+
+
+def test_make_book_echoes_no_recipe_and_clears_another_run_s_pages(tmp_path):
+    """`make book` with stand-ins for the venv's programs (set-up targets not
+    remade): nothing of the recipe is echoed, a plain build removes every
+    run's pages from _build/html, a RESULTS build keeps its own."""
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for tool in ("python", "jupyter-book", "cnneff"):
+        (bin_dir / tool).write_text(f"#!/bin/sh\necho \"{tool} $*\" >> \"{tmp_path}/calls.log\"\n")
+        (bin_dir / tool).chmod(0o755)
+    for run in ("cpu+a=1-11111111", "cpu+b=2-22222222"):
+        for where in ("html/results", "html/_sources/results"):
+            (tmp_path / "_build" / where / run).mkdir(parents=True)
+    (tmp_path / "_build" / "html" / "results" / "cpu").mkdir()
+    make = ["make", "-f", str(REPO / "Makefile"), "-C", str(tmp_path), "--no-print-directory",
+            "-o", "venv", "-o", "mathjax", "-o", "sysdeps", "book"]
+    proc = subprocess.run(make + ["RESULTS=results/cpu+b=2-22222222"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (tmp_path / "_build/html/results/cpu+a=1-11111111").exists()
+    assert (tmp_path / "_build/html/results/cpu+b=2-22222222").is_dir()
+    assert "for stale in" not in proc.stdout and "book_toc.py" not in proc.stdout  # no echoed recipe
+    proc = subprocess.run(make, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in (tmp_path / "_build/html/results").iterdir()) == ["cpu"]
+    assert not list((tmp_path / "_build/html/_sources/results").iterdir())
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == "book: open _build/html/index.html" and all(line.startswith("book: ") for line in lines), lines
+    calls = (tmp_path / "calls.log").read_text()
+    assert "cnneff run all --profile cpu --cached" in calls and "jupyter-book build . -W" in calls

@@ -95,9 +95,11 @@ def test_a_run_with_overrides_never_writes_over_the_profile(toy_notebooks, capsy
     assert cli.main(["run", "toy"]) == 0
     before = _tree(toy_notebooks)
     assert cli.main(["run", "toy", "-p", "x", "2"]) == 0
-    assert "results/cpu+x=2" in capsys.readouterr().out
+    folder = runner.run_folder("cpu", {"x": 2})
+    assert folder.startswith("cpu+x=2-") and f"results/{folder}" in capsys.readouterr().out
     assert _tree(toy_notebooks) == before  # results/cpu/ byte-identical
-    run = toy_notebooks.parent / "cpu+x=2"
+    run = toy_notebooks.parent / folder
+    assert json.loads((run / "run.json").read_text()) == {"profile": "cpu", "parameters": {"x": 2}}
     assert (run / "toy.ipynb").is_file() and json.loads((run / "toy" / "details.json").read_text())["x"] == 2
     assert runner.is_up_to_date("toy", overrides={"x": 2}) and runner.is_up_to_date("toy")
 
@@ -180,3 +182,34 @@ def test_rerun_box_lists_parameters_or_says_the_page_reads_a_profile(toy_noteboo
     box = "".join(runner.rerun_box("report"))
     assert "| parameter |" not in box and "VALUE" not in box
     assert "cnneff run report --profile smoke" in box and "-p profile smoke" in box
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_claims_and_models_fit_the_terminal(width, monkeypatch, capsys):
+    """`cnneff claims` and `cnneff models` print tables no wider than the
+    terminal, numbers with units and no scientific notation; --json is
+    the machine-readable form and stays one object."""
+    monkeypatch.setenv("COLUMNS", str(width))
+    assert cli.main(["claims", "--profile", "smoke"]) == 0
+    text = capsys.readouterr().out
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "e+0" not in text and "NaN" not in text
+    assert text.splitlines()[0].split()[:4] == ["id", "verdict", "paper", "ours"]
+    assert cli.main(["models"]) == 0
+    assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= width
+    assert cli.main(["claims", "--profile", "smoke", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"profile", "counts", "claims"} and out["claims"][0]["id"]
+
+
+def test_fit_table_wraps_long_cells():
+    import pandas as pd
+
+    from cnneff.cli.common import fit_table
+
+    df = pd.DataFrame(dict(a=["x" * 5, "y"], note=["word " * 40, "short"]))
+    text = fit_table(df, wrap="note", width=60)
+    assert max(len(line) for line in text.splitlines()) <= 60
+    assert text.count("word") == 40
+    narrow = fit_table(df, wrap="note", width=30)  # under 40 columns left: the note goes below its row
+    assert narrow.splitlines()[2].startswith("    word")

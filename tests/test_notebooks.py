@@ -35,8 +35,21 @@ def test_executed_copy_exists(name, profile):
 @pytest.mark.parametrize("path", sorted(PARAMS.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_profiles_set_only_declared_parameters(path):
     assert path.stem in NAMES, f"{path} names no notebook"
-    values = yaml.safe_load(path.read_text()) or {}
+    values = _flat(path)
     assert set(values) <= set(notebook_parameters(path.stem))
+
+
+def _flat(path) -> dict:
+    """A profile file's values: its common keys and those of its paper_data / embedded sections (the gpu
+    profile's, cnneff.runner.params.DATA_SECTIONS), each section a mapping of declared parameters."""
+    from cnneff.runner.params import DATA_SECTIONS
+
+    values = yaml.safe_load(path.read_text()) or {}
+    out = {k: v for k, v in values.items() if k not in DATA_SECTIONS}
+    for section in DATA_SECTIONS:
+        assert isinstance(values.get(section) or {}, dict), f"{path.name}: {section} must be a mapping"
+        out.update(values.get(section) or {})
+    return out
 
 
 @pytest.mark.parametrize("path", sorted(PARAMS.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -48,7 +61,7 @@ def test_every_path_parameter_resolves_under_data_root(path, tmp_path, monkeypat
     from cnneff.runner import expand_data_root
 
     monkeypatch.setenv("DATA_ROOT", str(tmp_path))
-    values = yaml.safe_load(path.read_text()) or {}
+    values = _flat(path)
     paths = {k: v for k, v in values.items() if isinstance(v, str) and "/" in v}
     for key, value in paths.items():
         if key.endswith("_dir"):

@@ -1,5 +1,4 @@
 """A tiny CNN and a synthetic in-memory data set for engine tests (seconds on CPU)."""
-import sys
 from types import SimpleNamespace
 
 import torch

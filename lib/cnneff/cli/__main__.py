@@ -1,0 +1,6 @@
+"""``python -m cnneff.cli``: the ``cnneff`` command."""
+import sys
+
+from . import main
+
+sys.exit(main())
