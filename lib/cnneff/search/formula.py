@@ -38,8 +38,19 @@ class TinyFormula:
         return pd.DataFrame(dict(c=c, r=r, r_std=r_std, d=d, d_std=d_std, w=w))
 
     def kernels(self) -> dict:
-        """The fitted kernels (hyper-parameters after marginal-likelihood optimization), as text."""
-        return dict(r=str(self.gp_r.kernel_), d=str(self.gp_d.kernel_))
+        """The fitted kernels (hyper-parameters after marginal-likelihood optimization), as text for
+        people: {"r": "signal variance 0.52, length scale 0.28, white noise 0.013", "d": ...}."""
+        return dict(r=_describe(self.gp_r.kernel_), d=_describe(self.gp_d.kernel_))
+
+
+def _describe(kernel) -> str:
+    """A fitted ConstantKernel * RBF + WhiteKernel (of :func:`_gp`) in words."""
+    import numpy as np
+
+    p = kernel.get_params()
+    g = lambda x: np.format_float_positional(float(x), precision=3, fractional=False, trim="-")  # never 1e-06
+    return (f"signal variance {g(p['k1__k1__constant_value'])}, length scale {g(p['k1__k2__length_scale'])}, "
+            f"white noise {g(p['k2__noise_level'])}")
 
 
 def _gp(length_scale, noise, seed, min_length_scale):
