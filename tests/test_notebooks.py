@@ -1,4 +1,5 @@
 """Notebook sources are clean and parameterized; profiles set only declared parameters."""
+import ast
 import nbformat
 from pathlib import Path
 
@@ -97,3 +98,23 @@ def test_profiles_set_values_of_the_declared_types(path, monkeypatch):
 
     monkeypatch.setenv("DATA_ROOT", "/data")
     checked_parameters(path.stem, path.parent.name, None)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu"])
+@pytest.mark.parametrize("name", NAMES)
+def test_executed_copy_declares_the_sources_parameters(name, profile):
+    """nbval re-executes the stored copy with today's library: a copy made before the notebook gained a
+    parameter fails in session.start (NameError), and every later cell with it. Re-run such a copy."""
+    def declared(path):
+        nb = nbformat.read(path, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        return {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets
+                if isinstance(t, ast.Name)} | {node.target.id for node in ast.parse(cell.source).body
+                                               if isinstance(node, ast.AnnAssign)}
+
+    copy = RESULTS / profile / f"{name}.ipynb"
+    if not copy.is_file():
+        pytest.skip(f"no {copy}")
+    missing = declared(NOTEBOOKS / f"{name}.ipynb") - declared(copy)
+    assert not missing, (f"results/{profile}/{name}.ipynb predates parameters {sorted(missing)}: "
+                         f"run `cnneff run {name} --profile {profile}`")
