@@ -61,10 +61,17 @@ def test_gates_are_well_formed():
 def test_every_claim_reads_metrics_its_notebook_writes(claim):
     path = RESULTS / "cpu" / claim["notebook"] / "metrics.json"
     assert path.is_file(), f"run `cnneff run {claim['notebook']}`"
+    from cnneff.runner import is_up_to_date
+
+    if not is_up_to_date(claim["notebook"], "cpu", out=RESULTS):  # its stamp says the copy predates its source: say so, once
+        pytest.skip(f"results/cpu/{claim['notebook']} is older than its notebook: run `cnneff run {claim['notebook']}`")
     written = json.loads(path.read_text())
     needed = claim_metrics(claim)
     if claim["kind"] == "value" and not written.get("paper_data"):
-        needed -= {claim["metric"], "n_test"}  # the paper's own number: measured only on the paper's data
+        # the paper's own number: measured only on the paper's data (so is the test-set size it names)
+        needed -= {claim["metric"], "n_test", claim.get("n_test_metric")}
+    if claim["kind"] == "superiority" and not any("acc" in m for pair in claim.get("pairs") or [] for m in pair):
+        needed.discard("n_test")  # a difference of training gaps or correlations: no test-set size behind it
     if claim.get("needs") == "paper_data" and not written.get("paper_data"):
         needed = set()  # comparable only on the paper's own data: the embedded run writes none of it
     if claim.get("n_test_metric"):
