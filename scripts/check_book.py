@@ -200,6 +200,8 @@ class _Blocks(HTMLParser):
                 self.blocks.append((kind, " ".join(text.split())))
 
     def handle_data(self, data):
+        if self.open and self.open[-1][0] == "a" and "headerlink" in self.open[-1][1]:
+            return  # a caption's or heading's permalink sign ("#") is not the end of its sentence
         if self.stack and not self.skip:
             self.stack[-1][1] += data
 

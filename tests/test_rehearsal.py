@@ -285,3 +285,37 @@ def test_imagenet_val_subset_is_a_seeded_sample(tree):
     b = data.load(f"imagenet-val:{root}/imagenet", subset=50)
     assert len(a.test) == 50 and a.test.items == b.test.items
     assert len(set(y for _, y in a.test.items)) > 40  # spread over the classes, not the first 50 folders
+
+
+# --------------------------------------------------------------------------- a tree someone else wrote
+INDEPENDENT = {  # spec -> classes: the publishers' layouts as scripts/independent_data_root.py writes them
+    "rmfd:{}/rmfd_afdb": ["face", "masked"], "folder:{}/rmfd": ["face", "masked"],
+    "deepweeds:{}/deepweeds": list(DEEPWEEDS_SPECIES), "cifar10-unverified:{}/cifar": 10,
+    "cifar100-unverified:{}/cifar": 100, "folder:{}/imagenet100": list(IMAGENET100_WNIDS),
+    "folder:{}/imagenet100_64": list(IMAGENET100_WNIDS), "imagenet-val:{}/imagenet": 1000,
+    "folder:{}/rps": ["paper", "rock", "scissors"],
+}
+
+
+@pytest.fixture(scope="module")
+def independent_tree(tmp_path_factory):
+    """The data sets of scripts/independent_data_root.py (which shares no code with cnneff.rehearsal and
+    writes CIFAR as the official Python 2 pickles, DeepWeeds at 256 px, RPS as RGBA PNGs, some ImageNet
+    JPEGs grayscale or CMYK), written once without its weight files."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("independent") / "data"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "independent_data_root.py"), str(root), "--no-weights"],
+                   check=True, capture_output=True, timeout=600)
+    return root
+
+
+@pytest.mark.parametrize("spec", list(INDEPENDENT), ids=lambda s: s.split(":")[0] + ":" + s.rsplit("/", 1)[-1])
+def test_a_tree_someone_else_wrote_loads_through_cnneff_data(independent_tree, spec):
+    classes = INDEPENDENT[spec]
+    s = data.load(spec.format(independent_tree), image_size=24)
+    assert (s.classes == classes) if isinstance(classes, list) else (s.num_classes == classes)
+    x, y = (s.train if len(s.train) else s.test)[0]
+    assert x.dtype == torch.uint8 and tuple(x.shape) == (3, 24, 24) and 0 <= y < s.num_classes
+    assert not is_rehearsal(independent_tree)  # its results are still labelled by the rehearsal profile
