@@ -308,17 +308,14 @@ def test_pages_in_a_browser_are_offline_complete_and_typeset(site, tmp_path):
     assert not unexpected, f"browser check failed on {sorted(unexpected)}:\n{proc.stdout}\n{proc.stderr}"
 
 
-# Pages whose number-format, sentence or typesetting problems the browser check reports and that are still
-# open (issue 29): the API pages' autodoc text (namedtuple fields, docstrings ending in a formula), the ledger
-# and errata tables' TeX (glued HTML that MathJax does not typeset), and three executed pages that need a
-# re-run (lr 1e-3 in a parameters table, tinynet_rubiks_cube's old run). Every other page must pass all rules;
-# remove a page from this set as soon as it passes.
+# Pages whose sentence, typesetting or number problems the browser check reports and that are still open
+# (issue 29), each waiting for a lib edit or a re-run: three API docstrings whose paragraph ends before a list
+# or formula, the ledger's and errata's TeX inside glued HTML (marked tex2jax_ignore by scorecard.publish),
+# the scorecard's claim text with TeX (claims.yaml), and tinynet_rubiks_cube's printed per-seed list. Every
+# other page must pass all rules; remove a page from this set as soon as it passes.
 OPEN_PAGE_PROBLEMS = {
-    "book/api.html", "book/api/counting.html", "book/api/imagenet.html", "book/api/models.html",
-    "book/api/plan.html", "book/api/rehearsal.html", "book/api/tables.html", "book/errata.html",
-    "book/ledger.html", "book/paper_001.html", "results/cpu/foray_into_cnn_efficiency.html",
-    "results/cpu/make_efficientnetv2_more_efficient.html", "results/cpu/scorecard.html",
-    "results/cpu/tinynet_rubiks_cube.html",
+    "book/api/counting.html", "book/api/plan.html", "book/api/tables.html", "book/errata.html",
+    "book/ledger.html", "results/cpu/scorecard.html", "results/cpu/tinynet_rubiks_cube.html",
 }
 
 
