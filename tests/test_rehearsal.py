@@ -128,16 +128,23 @@ LOADS = {  # spec under DATA_ROOT -> (classes, (train, val, test), channels)
 }
 
 
+def _loads(spec: str, classes) -> "data.Splits":
+    """``data.load(spec)`` at 24 px, checked: its classes (a list of names, or a count) and a first image
+    of uint8 3 x 24 x 24 with a label in range.  Returns the splits."""
+    s = data.load(spec, image_size=24)
+    assert (s.classes == classes) if isinstance(classes, list) else (s.num_classes == classes)
+    x, y = (s.train if len(s.train) else s.test)[0]
+    assert x.dtype == torch.uint8 and tuple(x.shape) == (3, 24, 24) and 0 <= y < s.num_classes
+    return s
+
+
 @pytest.mark.parametrize("spec", list(LOADS), ids=lambda s: s.split(":")[0] + ":" + s.rsplit("/", 1)[-1])
 def test_every_rehearsal_set_loads_through_cnneff_data(tree, spec):
     root, _ = tree
     classes, sizes = LOADS[spec]
-    s = data.load(spec.format(root), image_size=24)
-    assert (s.classes == classes) if isinstance(classes, list) else (s.num_classes == classes)
+    s = _loads(spec.format(root), classes)
     assert (len(s.train), len(s.val), len(s.test)) == sizes
     assert s.channels == 3 and s.image_size == 24
-    x, y = (s.train if len(s.train) else s.test)[0]
-    assert x.dtype == torch.uint8 and tuple(x.shape) == (3, 24, 24) and 0 <= y < s.num_classes
     assert all(min(c) >= 1 for part, c in s.class_counts().items() if sizes[("train", "val", "test").index(part)])
 
 
@@ -313,9 +320,8 @@ def independent_tree(tmp_path_factory):
 
 @pytest.mark.parametrize("spec", list(INDEPENDENT), ids=lambda s: s.split(":")[0] + ":" + s.rsplit("/", 1)[-1])
 def test_a_tree_someone_else_wrote_loads_through_cnneff_data(independent_tree, spec):
-    classes = INDEPENDENT[spec]
-    s = data.load(spec.format(independent_tree), image_size=24)
-    assert (s.classes == classes) if isinstance(classes, list) else (s.num_classes == classes)
-    x, y = (s.train if len(s.train) else s.test)[0]
-    assert x.dtype == torch.uint8 and tuple(x.shape) == (3, 24, 24) and 0 <= y < s.num_classes
+    _loads(spec.format(independent_tree), INDEPENDENT[spec])
+
+
+def test_a_tree_someone_else_wrote_is_not_taken_for_the_rehearsal_writer_s(independent_tree):
     assert not is_rehearsal(independent_tree)  # its results are still labelled by the rehearsal profile

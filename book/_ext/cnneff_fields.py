@@ -9,8 +9,8 @@ field has no comment.  It reads the source only: the library is not changed.
 from __future__ import annotations
 
 import inspect
+import pydoc
 import re
-import sys
 
 FIELD = re.compile(r"^\s+(\w+)\s*:[^#=]*(?:=[^#]*)?(?:#\s*(.*))?$")
 GENERATED = re.compile(r"^Alias for field number (\d+)$")
@@ -52,17 +52,8 @@ def document_field(app, what, name, obj, options, lines):
     m = GENERATED.match(text[0].strip())
     if not m:
         return
-    module, _, rest = name.rpartition(".")
-    owner_path, field = module, rest
-    cls = None
-    parts = owner_path.split(".")
-    for i in range(len(parts), 0, -1):  # the longest importable module prefix, then attributes
-        mod = sys.modules.get(".".join(parts[:i]))
-        if mod is not None:
-            cls = mod
-            for attr in parts[i:]:
-                cls = getattr(cls, attr, None)
-            break
+    owner, _, field = name.rpartition(".")
+    cls = pydoc.locate(owner)  # the NamedTuple class: its module's import, then attribute by attribute
     comment = field_comments(cls).get(field, "") if cls is not None else ""
     lines[:] = [plain(sentence(comment)) if comment else f"The ``{field}`` field (number {m.group(1)})."]
 
