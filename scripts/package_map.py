@@ -78,16 +78,34 @@ def package_map() -> dict:
     lazy = _box_arrows(module_graph(lazy=True)) - arrows
     every = arrows | lazy
     boxes = sorted({concern_of(m) for m in module_graph()} - {"cnneff"})
-    floor: dict[str, int] = {}
+    return dict(boxes=floors(boxes, every), arrows=sorted(map(list, arrows)), lazy_arrows=sorted(map(list, lazy)))
 
-    def floor_of(box, seen=()):
-        if box not in floor:
-            below = [b for a, b in every if a == box]
-            floor[box] = 1 + max((floor_of(b, seen + (box,)) for b in below if b not in seen), default=0)
-        return floor[box]
 
-    return dict(boxes={b: floor_of(b) for b in boxes}, arrows=sorted(map(list, arrows)),
-                lazy_arrows=sorted(map(list, lazy)))
+def floors(boxes: list[str], arrows: set[tuple[str, str]]) -> dict[str, int]:
+    """Each box's floor (1 = ground): one above the highest box it imports.  Boxes
+    that import each other (a cycle, through imports inside functions) share a
+    floor, so the answer does not depend on the order a set is walked in (the
+    map once changed with PYTHONHASHSEED).  Returns ``{box: floor}``."""
+    below = {b: {y for x, y in arrows if x == b} for b in boxes}
+    reach = {b: set(below[b]) for b in boxes}
+    changed = True
+    while changed:  # transitive closure; the map has a few dozen boxes
+        changed = False
+        for b in boxes:
+            more = set().union(*(reach[c] for c in reach[b])) - reach[b]
+            if more:
+                reach[b] |= more
+                changed = True
+    group = {b: frozenset(c for c in boxes if c == b or (c in reach[b] and b in reach[c])) for b in boxes}
+    floor: dict[frozenset, int] = {}
+
+    def floor_of(g: frozenset) -> int:
+        if g not in floor:
+            under = {group[c] for b in g for c in below[b]} - {g}
+            floor[g] = 1 + max(map(floor_of, under), default=0)
+        return floor[g]
+
+    return {b: floor_of(group[b]) for b in boxes}
 
 
 def draw(data: dict, path: Path) -> None:

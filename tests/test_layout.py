@@ -77,6 +77,22 @@ def test_the_package_map_in_the_book_matches_the_imports():
     assert set(stored["boxes"]) <= set(pm.WHAT), "every box needs its one-line description in WHAT"
 
 
+def test_the_package_map_does_not_depend_on_the_hash_seed():
+    """Two interpreters with different PYTHONHASHSEED draw the same floors (CI once failed on a map
+    whose floors came from walking a set around the plan <-> scorecard cycle)."""
+    import os
+    import subprocess
+    import sys
+
+    script = PKG.parents[1] / "scripts" / "package_map.py"
+    code = ("import importlib.util, json; s = importlib.util.spec_from_file_location('pm', %r); "
+            "m = importlib.util.module_from_spec(s); s.loader.exec_module(m); print(json.dumps(m.package_map()))"
+            % str(script))
+    maps = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("0", "4", "5", "11")}
+    assert len(maps) == 1, "the package map changes with PYTHONHASHSEED"
+
+
 def test_library_files_and_functions_stay_small():
     """One idea per file: no library file over 450 lines, no function over 60 (issue 24)."""
     long_files = {str(p.relative_to(PKG)): n for p in PKG.rglob("*.py")
