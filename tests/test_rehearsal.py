@@ -182,6 +182,25 @@ def test_every_weight_file_the_gpu_profiles_name_is_in_the_table():
     assert named and named <= {w.path for w in WEIGHT_FILES}
 
 
+def test_the_cifar_pickles_are_python_2_byte_strings_as_published(tree):
+    """The official python-version files were written by Python 2's cPickle: loaded with
+    encoding="bytes" their keys are b"data", b"labels"; with "latin1" (torchvision) plain str."""
+    import pickle
+    import pickletools
+
+    root = tree[0]
+    for path, labels in ((root / "cifar" / "cifar-10-batches-py" / "data_batch_1", b"labels"),
+                         (root / "cifar" / "cifar-100-python" / "train", b"fine_labels")):
+        raw = path.read_bytes()
+        ops = {op.name for op, _, _ in pickletools.genops(raw)}
+        assert "SHORT_BINSTRING" in ops and not ops & {"BINUNICODE", "SHORT_BINUNICODE"}, ops
+        as_bytes, as_latin1 = pickle.loads(raw, encoding="bytes"), pickle.loads(raw, encoding="latin1")
+        assert {b"data", labels, b"filenames", b"batch_label"} <= set(as_bytes)
+        assert (as_bytes[b"data"] == as_latin1["data"]).all() and as_latin1["data"].shape[1] == 3072
+    meta = pickle.loads((root / "cifar" / "cifar-10-batches-py" / "batches.meta").read_bytes(), encoding="bytes")
+    assert meta[b"num_cases_per_batch"] == 20 and meta[b"num_vis"] == 3072 and len(meta[b"label_names"]) == 10
+
+
 def test_the_strict_cifar_loaders_refuse_the_rehearsal_pickles(tree):
     """cifar10:/cifar100: check the official md5 sums; the rehearsal tree needs the -unverified sources."""
     root, _ = tree

@@ -103,7 +103,7 @@ def count(model: nn.Module, image_size: int, in_chans: int = 3) -> Counts:
 
 
 def per_layer(model: nn.Module, image_size: int, in_chans: int = 3, leaves_only: bool = True) -> pd.DataFrame:
-    """Per-module breakdown as a DataFrame with columns
+    """Per-module breakdown as a DataFrame with columns:
 
     ``layer`` (dotted module path), ``type`` (class name), ``params`` (the
     module's own parameters, not its children's), ``macs`` (MACs of the

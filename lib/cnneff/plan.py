@@ -4,7 +4,7 @@ Each notebook's work is listed as training and evaluation *jobs* from its
 resolved parameters (the profile's values over the notebook's defaults): a
 network, its input side, how many images it sees (training images x epochs x
 seeds, or test images x passes) and its MACs per image.  The estimate of one
-job on one current data-centre GPU is
+job on one current data-centre GPU is::
 
     GPU-seconds = images x MACs per image x (3 for training: forward and backward;
                   1 for evaluation) / GPU_SUSTAINED_MACS

@@ -2,7 +2,7 @@
 
 :func:`start <cnneff.session.start>` registers :func:`to_html` as the HTML
 formatter of ``pandas.DataFrame`` in the notebook's IPython, so a plain
-``display(df)`` shows
+``display(df)`` shows:
 
 * no index when it is pandas' default 0..n-1 (a named or meaningful index stays);
 * integer-valued columns as integers with thousands separators (a batch size

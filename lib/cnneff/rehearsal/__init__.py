@@ -13,7 +13,7 @@ and synthetic, laid out exactly as their publishers ship them, so that every
     DIR/imagenet100/{train,val}/<wnid>/*.JPEG               folder:DIR/imagenet100 (100 classes)
     DIR/imagenet100_64/{train,val}/<wnid>/*.JPEG            folder:DIR/imagenet100_64 (64 px)
     DIR/imagenet/val/<wnid>/ILSVRC2012_val_*.JPEG           imagenet-val:DIR/imagenet (1,000 classes)
-    DIR/rps/{paper,rock,scissors}/*.png + rps-test-set/     folder:DIR/rps (3 classes)
+    DIR/rps/{paper,rock,scissors}/*.png, DIR/rps-test-set/  folder:DIR/rps (3 classes; the test set beside it)
     DIR/weights/*.pth                                       random state dicts, publishers' key names
     DIR/REHEARSAL.json                                      what was written (and the marker --force needs)
 

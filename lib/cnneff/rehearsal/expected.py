@@ -60,7 +60,8 @@ DATASETS = (
             "train/<wnid>/*.JPEG beside val/, the 1,000 ILSVRC-2012 classes",
             "tinynet_tables.imagenet_train (paper 004's Table 3 rows without published weights)",
             "ILSVRC-2012 training images in wnid folders, https://image-net.org"),
-    DataSet("rps", "rps", "folder:${DATA_ROOT}/rps", "{paper,rock,scissors}/*.png (+ rps-test-set/, same classes)",
+    DataSet("rps", "rps", "folder:${DATA_ROOT}/rps", "{paper,rock,scissors}/*.png from rps.zip (the run splits it; rps-test-set/ "
+            "from rps-test-set.zip, unzipped beside rps/, is not read)",
             "-p scratch_data folder:${DATA_ROOT}/rps (foray_into_cnn_efficiency)",
             "Rock-Paper-Scissors (L. Moroney), https://laurencemoroney.com/datasets.html"),
 )
@@ -77,89 +78,70 @@ class WeightFile(NamedTuple):
     read_by: str  # the parameters or commands that read it
 
 
+TORCHVISION_URL = "https://download.pytorch.org/models/"
+TIMM_URL = "https://github.com/rwightman/pytorch-image-models/releases/download/"
+HUAWEI_URL = "https://github.com/huawei-noah/CV-Backbones/releases/download/v1.2.0/"
+
+
+def _torchvision(file: str, model: str, weights: str, read_by: str) -> WeightFile:
+    """A torchvision weight file: ``weights`` names its enum (``EfficientNet_B1_Weights``), whose
+    IMAGENET1K_V1 entry downloads ``file`` from :data:`TORCHVISION_URL`.  Returns the row."""
+    return WeightFile(f"weights/{file}", model, f"torchvision {model.split(':')[-1]}", "torchvision",
+                      f"torchvision {weights}.IMAGENET1K_V1, {TORCHVISION_URL}{file}", read_by)
+
+
+def _timm(file: str, model: str, tag: str, url: str, read_by: str) -> WeightFile:
+    """A timm weight file: ``tag`` its pretrained tag (``tinynet_a.in1k``), ``url`` the release folder
+    ``file`` is downloaded from.  Returns the row."""
+    return WeightFile(f"weights/{file}", model, f"timm {tag.split('.')[0]}", "timm", f"timm {tag}, {url}{file}",
+                      read_by)
+
+
+_TABLE3 = "tinynet_tables (Table 3: {}); cnneff evaluate"
+_V2_TABLE = "efficientnetv2_training.imagenet_weights ({})"
 WEIGHT_FILES = (
-    WeightFile("weights/mobilenet_v2-b0353104.pth", "mobilenet_v2", "torchvision mobilenet_v2", "torchvision",
-               "torchvision MobileNet_V2_Weights.IMAGENET1K_V1, "
-               "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",
-               "foray_into_cnn_efficiency.transfer_weights; cnneff evaluate (torchvision format)"),
-    WeightFile("weights/efficientnet_b0_rwightman-7f5810bc.pth", "efficientnet_b0", "torchvision efficientnet_b0",
-               "torchvision", "torchvision EfficientNet_B0_Weights.IMAGENET1K_V1, "
-               "https://download.pytorch.org/models/efficientnet_b0_rwightman-7f5810bc.pth",
-               "-p transfer_model efficientnet_b0 -p transfer_weights (foray_into_cnn_efficiency)"),
-    WeightFile("weights/tinynet_e.pth", "tinynet_e", "timm tinynet_e", "timm",
-               "timm tinynet_e.in1k, "
-               "https://github.com/huawei-noah/CV-Backbones/releases/download/v1.2.0/tinynet_e.pth",
-               "cnneff evaluate (timm format, same keys as the registry's TinyNet-E)"),
-    WeightFile("weights/efficientnet_b0_ra-3dd342df.pth", "efficientnet_b0", "timm efficientnet_b0", "timm",
-               "timm efficientnet_b0.ra_in1k, https://github.com/rwightman/pytorch-image-models/releases/download/"
-               "v0.1-weights/efficientnet_b0_ra-3dd342df.pth",
-               "cnneff evaluate (timm keys loaded by position into torchvision's B0)"),
-    WeightFile("weights/efficientnet_b1_rwightman-bac287d4.pth", "efficientnet_b1", "torchvision efficientnet_b1",
-               "torchvision", "torchvision EfficientNet_B1_Weights.IMAGENET1K_V1, "
-               "https://download.pytorch.org/models/efficientnet_b1_rwightman-bac287d4.pth",
-               "foray_into_cnn_efficiency.finetune_weights (Table 1: B1 fine-tuned on CIFAR)"),
-    WeightFile("weights/efficientnet_b2_rwightman-c35c1473.pth", "efficientnet_b2", "torchvision efficientnet_b2",
-               "torchvision", "torchvision EfficientNet_B2_Weights.IMAGENET1K_V1, "
-               "https://download.pytorch.org/models/efficientnet_b2_rwightman-c35c1473.pth",
-               "foray_into_cnn_efficiency.finetune_weights (Table 1: B2 fine-tuned on CIFAR and Rock-Paper-Scissors)"),
-    WeightFile("weights/efficientnet_b4_rwightman-23ab8bcd.pth", "efficientnet_b4", "torchvision efficientnet_b4",
-               "torchvision", "torchvision EfficientNet_B4_Weights.IMAGENET1K_V1, "
-               "https://download.pytorch.org/models/efficientnet_b4_rwightman-23ab8bcd.pth",
-               "efficientnetv2_training.imagenet_weights (Fused-MBConv table, no fused: B4)"),
-    WeightFile("weights/efficientnet_b6_lukemelas-24a108a5.pth", "efficientnet_b6", "torchvision efficientnet_b6",
-               "torchvision", "torchvision EfficientNet_B6_Weights.IMAGENET1K_V1, "
-               "https://download.pytorch.org/models/efficientnet_b6_lukemelas-24a108a5.pth",
-               "efficientnetv2_training.imagenet_weights (parameter efficiency: EfficientNet)"),
-    WeightFile("weights/efficientnet_b7_lukemelas-c5b4e57e.pth", "efficientnet_b7", "torchvision efficientnet_b7",
-               "torchvision", "torchvision EfficientNet_B7_Weights.IMAGENET1K_V1, "
-               "https://download.pytorch.org/models/efficientnet_b7_lukemelas-c5b4e57e.pth",
-               "efficientnetv2_training.imagenet_weights (Table 10: V1-B7)"),
-    WeightFile("weights/efficientnet_v2_s-dd5fe13b.pth", "efficientnet_v2_s", "torchvision efficientnet_v2_s",
-               "torchvision", "torchvision EfficientNet_V2_S_Weights.IMAGENET1K_V1, "
-               "https://download.pytorch.org/models/efficientnet_v2_s-dd5fe13b.pth",
-               "efficientnetv2_training.imagenet_weights (parameter efficiency: EfficientNetV2)"),
-    WeightFile("weights/efficientnet_v2_m-dc08266a.pth", "torchvision:efficientnet_v2_m",
-               "torchvision efficientnet_v2_m", "torchvision", "torchvision EfficientNet_V2_M_Weights.IMAGENET1K_V1, "
-               "https://download.pytorch.org/models/efficientnet_v2_m-dc08266a.pth",
-               "efficientnetv2_training.imagenet_weights (Table 10: V2-M)"),
-    WeightFile("weights/resnetrs350_i256_ema-5a1aa8f1.pth", "timm:resnetrs350", "timm resnetrs350", "timm",
-               "timm resnetrs350.tf_in1k, https://github.com/rwightman/pytorch-image-models/releases/download/"
-               "v0.1-rs-weights/resnetrs350_i256_ema-5a1aa8f1.pth",
-               "efficientnetv2_training.imagenet_weights (parameter efficiency: ResNet-RS)"),
-    WeightFile("weights/deit_base_patch16_224-b5f2ef4d.pth", "timm:deit_base_patch16_224", "timm deit_base_patch16_224",
-               "timm", "timm deit_base_patch16_224.fb_in1k (Facebook's DeiT-B), "
-               "https://dl.fbaipublicfiles.com/deit/deit_base_patch16_224-b5f2ef4d.pth",
-               "efficientnetv2_training.imagenet_weights (parameter efficiency: DeiT/ViT)"),
-    WeightFile("weights/tinynet_a.pth", "tinynet_a", "timm tinynet_a", "timm",
-               "timm tinynet_a.in1k, https://github.com/huawei-noah/CV-Backbones/releases/download/v1.2.0/tinynet_a.pth",
-               "tinynet_tables (Table 3: TinyNet-A + RA); cnneff evaluate"),
-    WeightFile("weights/tinynet_b.pth", "tinynet_b", "timm tinynet_b", "timm",
-               "timm tinynet_b.in1k, https://github.com/huawei-noah/CV-Backbones/releases/download/v1.2.0/tinynet_b.pth",
-               "tinynet_tables (Table 3: TinyNet-B); cnneff evaluate"),
-    WeightFile("weights/tinynet_c.pth", "tinynet_c", "timm tinynet_c", "timm",
-               "timm tinynet_c.in1k, https://github.com/huawei-noah/CV-Backbones/releases/download/v1.2.0/tinynet_c.pth",
-               "tinynet_tables (Table 3: TinyNet-C); cnneff evaluate"),
-    WeightFile("weights/tinynet_d.pth", "tinynet_d", "timm tinynet_d", "timm",
-               "timm tinynet_d.in1k, https://github.com/huawei-noah/CV-Backbones/releases/download/v1.2.0/tinynet_d.pth",
-               "tinynet_tables (Table 3: TinyNet-D); cnneff evaluate"),
-    WeightFile("weights/mnasnet_a1-d9418771.pth", "timm:semnasnet_100", "timm semnasnet_100", "timm",
-               "timm semnasnet_100.rmsp_in1k, https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/mnasnet_a1-d9418771.pth",
-               "tinynet_tables (Table 3: MnasNet-A1); cnneff evaluate"),
-    WeightFile("weights/mobilenetv2_050-3d30d450.pth", "timm:mobilenetv2_050", "timm mobilenetv2_050", "timm",
-               "timm mobilenetv2_050.lamb_in1k, https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/mobilenetv2_050-3d30d450.pth",
-               "tinynet_tables (Table 3: MobileNetV2 0.5x); cnneff evaluate"),
-    WeightFile("weights/mobilenetv3_small_050_lambc-4b7bbe87.pth", "timm:mobilenetv3_small_050", "timm mobilenetv3_small_050", "timm",
-               "timm mobilenetv3_small_050.lamb_in1k, https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/mobilenetv3_small_050_lambc-4b7bbe87.pth",
-               "tinynet_tables (Table 3: MobileNetV3 Small 0.5x); cnneff evaluate"),
-    WeightFile("weights/mobilenetv3_small_075_lambc-384766db.pth", "timm:mobilenetv3_small_075", "timm mobilenetv3_small_075", "timm",
-               "timm mobilenetv3_small_075.lamb_in1k, https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/mobilenetv3_small_075_lambc-384766db.pth",
-               "tinynet_tables (Table 3: MobileNetV3 Small 0.75x); cnneff evaluate"),
-    WeightFile("weights/shufflenetv2_x1_5-3c479a10.pth", "torchvision:shufflenet_v2_x1_5", "torchvision shufflenet_v2_x1_5", "torchvision",
-               "torchvision ShuffleNet_V2_X1_5_Weights.IMAGENET1K_V1, https://download.pytorch.org/models/shufflenetv2_x1_5-3c479a10.pth",
-               "tinynet_tables (Table 3: ShuffleNetV2 1.5x); cnneff evaluate"),
-    WeightFile("weights/shufflenetv2_x0.5-f707e7126e.pth", "torchvision:shufflenet_v2_x0_5", "torchvision shufflenet_v2_x0_5", "torchvision",
-               "torchvision ShuffleNet_V2_X0_5_Weights.IMAGENET1K_V1, https://download.pytorch.org/models/shufflenetv2_x0.5-f707e7126e.pth",
-               "tinynet_tables (Table 3: ShuffleNetV2 0.5x); cnneff evaluate"),
+    _torchvision("mobilenet_v2-b0353104.pth", "mobilenet_v2", "MobileNet_V2_Weights",
+                 "foray_into_cnn_efficiency.transfer_weights; cnneff evaluate (torchvision format)"),
+    _torchvision("efficientnet_b0_rwightman-7f5810bc.pth", "efficientnet_b0", "EfficientNet_B0_Weights",
+                 "-p transfer_model efficientnet_b0 -p transfer_weights (foray_into_cnn_efficiency)"),
+    _timm("tinynet_e.pth", "tinynet_e", "tinynet_e.in1k", HUAWEI_URL,
+          "cnneff evaluate (timm format, same keys as the registry's TinyNet-E)"),
+    _timm("efficientnet_b0_ra-3dd342df.pth", "efficientnet_b0", "efficientnet_b0.ra_in1k", TIMM_URL + "v0.1-weights/",
+          "cnneff evaluate (timm keys loaded by position into torchvision's B0)"),
+    _torchvision("efficientnet_b1_rwightman-bac287d4.pth", "efficientnet_b1", "EfficientNet_B1_Weights",
+                 "foray_into_cnn_efficiency.finetune_weights (Table 1: B1 fine-tuned on CIFAR)"),
+    _torchvision("efficientnet_b2_rwightman-c35c1473.pth", "efficientnet_b2", "EfficientNet_B2_Weights",
+                 "foray_into_cnn_efficiency.finetune_weights "
+                 "(Table 1: B2 fine-tuned on CIFAR and Rock-Paper-Scissors)"),
+    _torchvision("efficientnet_b4_rwightman-23ab8bcd.pth", "efficientnet_b4", "EfficientNet_B4_Weights",
+                 _V2_TABLE.format("Fused-MBConv table, no fused: B4")),
+    _torchvision("efficientnet_b6_lukemelas-24a108a5.pth", "efficientnet_b6", "EfficientNet_B6_Weights",
+                 _V2_TABLE.format("parameter efficiency: EfficientNet")),
+    _torchvision("efficientnet_b7_lukemelas-c5b4e57e.pth", "efficientnet_b7", "EfficientNet_B7_Weights",
+                 _V2_TABLE.format("Table 10: V1-B7")),
+    _torchvision("efficientnet_v2_s-dd5fe13b.pth", "efficientnet_v2_s", "EfficientNet_V2_S_Weights",
+                 _V2_TABLE.format("parameter efficiency: EfficientNetV2")),
+    _torchvision("efficientnet_v2_m-dc08266a.pth", "torchvision:efficientnet_v2_m", "EfficientNet_V2_M_Weights",
+                 _V2_TABLE.format("Table 10: V2-M")),
+    _timm("resnetrs350_i256_ema-5a1aa8f1.pth", "timm:resnetrs350", "resnetrs350.tf_in1k",
+          TIMM_URL + "v0.1-rs-weights/", _V2_TABLE.format("parameter efficiency: ResNet-RS")),
+    _timm("deit_base_patch16_224-b5f2ef4d.pth", "timm:deit_base_patch16_224",
+          "deit_base_patch16_224.fb_in1k (Facebook's DeiT-B)", "https://dl.fbaipublicfiles.com/deit/",
+          _V2_TABLE.format("parameter efficiency: DeiT/ViT")),
+    *(_timm(f"tinynet_{x}.pth", f"tinynet_{x}", f"tinynet_{x}.in1k", HUAWEI_URL,
+            _TABLE3.format(f"TinyNet-{x.upper()}" + (" + RA" if x == "a" else ""))) for x in "abcd"),
+    _timm("mnasnet_a1-d9418771.pth", "timm:semnasnet_100", "semnasnet_100.rmsp_in1k", TIMM_URL + "v0.1-weights/",
+          _TABLE3.format("MnasNet-A1")),
+    _timm("mobilenetv2_050-3d30d450.pth", "timm:mobilenetv2_050", "mobilenetv2_050.lamb_in1k",
+          TIMM_URL + "v0.1-weights/", _TABLE3.format("MobileNetV2 0.5x")),
+    _timm("mobilenetv3_small_050_lambc-4b7bbe87.pth", "timm:mobilenetv3_small_050", "mobilenetv3_small_050.lamb_in1k",
+          TIMM_URL + "v0.1-weights/", _TABLE3.format("MobileNetV3 Small 0.5x")),
+    _timm("mobilenetv3_small_075_lambc-384766db.pth", "timm:mobilenetv3_small_075", "mobilenetv3_small_075.lamb_in1k",
+          TIMM_URL + "v0.1-weights/", _TABLE3.format("MobileNetV3 Small 0.75x")),
+    _torchvision("shufflenetv2_x1_5-3c479a10.pth", "torchvision:shufflenet_v2_x1_5", "ShuffleNet_V2_X1_5_Weights",
+                 _TABLE3.format("ShuffleNetV2 1.5x")),
+    _torchvision("shufflenetv2_x0.5-f707e7126e.pth", "torchvision:shufflenet_v2_x0_5", "ShuffleNet_V2_X0_5_Weights",
+                 _TABLE3.format("ShuffleNetV2 0.5x")),
 )
 
 

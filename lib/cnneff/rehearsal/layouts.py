@@ -7,7 +7,9 @@ returns a summary dict: ``name``, ``path`` (relative to root), ``source`` (the
 """
 from __future__ import annotations
 
+import io
 import pickle
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -96,9 +98,31 @@ def _cifar_rows(dataset: str, labels: list[int], seed: int, tag: int) -> np.ndar
     return np.stack(rows).astype(np.uint8)
 
 
+class _Py2Pickler(pickle._Pickler):
+    """Pickles as Python 2's cPickle did for the python-version CIFAR files:
+    protocol 2, every ``str`` and ``bytes`` (the dict keys, the array's raw
+    data) as a Python 2 byte string (SHORT_BINSTRING / BINSTRING), so
+    ``pickle.load(f, encoding="bytes")`` gives ``b"data"`` keys as the
+    originals do and ``encoding="latin1"`` (torchvision's reader) gives str."""
+
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def save_py2_string(self, obj):
+        raw = obj.encode("latin-1") if isinstance(obj, str) else bytes(obj)
+        head = pickle.SHORT_BINSTRING + bytes([len(raw)]) if len(raw) < 256 else \
+            pickle.BINSTRING + struct.pack("<i", len(raw))
+        self.write(head + raw)
+        self.memoize(obj)
+
+    dispatch[str] = save_py2_string
+    dispatch[bytes] = save_py2_string
+
+
 def _pickle(obj) -> bytes:
-    """Returns ``obj`` pickled with protocol 2 (what the python-version CIFAR files use)."""
-    return pickle.dumps(obj, protocol=2)
+    """Returns ``obj`` pickled as the python-version CIFAR files are (:class:`_Py2Pickler`)."""
+    buf = io.BytesIO()
+    _Py2Pickler(buf, protocol=2).dump(obj)
+    return buf.getvalue()
 
 
 def _shuffled(rng: np.random.Generator, per_class: int, classes: int) -> list[int]:

@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from .render import human
+from .tex import tex_to_text
 from .verdicts import VERDICT_COLOURS
 
 __all__ = ["LEDGER_FILE", "load_ledger", "cited_ids", "reach_scope", "ledger_html", "errata_html", "ledger_counts",
@@ -30,7 +31,13 @@ STYLE = ("<style>.cnneff-ledger{width:100%;table-layout:auto;border-collapse:col
          ".cnneff-ledger th{text-align:left}.cnneff-ledger td{text-align:left;vertical-align:top;white-space:normal;"
          "padding:3px 6px;border-top:1px solid #ddd}.cnneff-ledger .chip{padding:1px 6px;border-radius:3px;"
          "border:1px solid #ccc;white-space:nowrap}.cnneff-ledger .aside{color:#555}</style>")
-TABLE = STYLE + '<table class="cnneff-ledger tex2jax_ignore mathjax_ignore">'  # no MathJax inside the quotes
+# MathJax does not typeset glued HTML: a quote's TeX is shown as Unicode text (:func:`_text`) instead.
+TABLE = STYLE + '<table class="cnneff-ledger tex2jax_ignore mathjax_ignore">'
+
+
+def _text(value) -> str:
+    """A field of the ledger for an HTML cell: its TeX as Unicode text, then escaped.  Returns HTML."""
+    return html.escape(tex_to_text(str(value)))
 
 
 @lru_cache(maxsize=1)
@@ -84,7 +91,7 @@ def _claim_line(cid: str, rows: dict, link: str, reason: bool = False) -> str:
                 f'<span class="aside">(not yet in claims.yaml; {html.escape(nb)} will measure it)</span>')
     line = f'<a href="{link}#claim-{html.escape(cid)}"><code>{html.escape(cid)}</code></a> {_chip(row["verdict"])}'
     if reason and row["kind"] == "paper_inconsistent":
-        line += f' <span class="aside">{html.escape(str(row["reason"]))}</span>'
+        line += f' <span class="aside">{_text(row["reason"])}</span>'
     elif reason:
         unit = str(row.get("unit") or "")
         line += (f' <span class="aside">paper {html.escape(human(row["paper_value"], row["ours"], unit))}, ours '
@@ -102,7 +109,7 @@ def _standing(entry: dict) -> str:
     reach (whole or in part, with what it would take), or why no claim tests
     it (the reviewer's note).  Returns HTML ('' when claims test all of it)."""
     scope = reach_scope(entry)
-    reach = html.escape(str(entry.get("reach") or ""))
+    reach = _text(entry.get("reach") or "")
     if scope == "whole":
         return f'{_chip("out of reach")} <span class="aside">{reach}</span>'
     if scope == "part":
@@ -126,9 +133,9 @@ def ledger_html(card: pd.DataFrame, paper: str | None = None, link: str = "score
             continue
         claims = "<br>".join(_claim_line(c, rows, link) for c in e.get("claims") or [])
         standing = _standing(e)
-        cells = [html.escape(e["where"]), f"<q>{html.escape(str(e['quote']))}</q>",
+        cells = [_text(e["where"]), f"<q>{_text(e['quote'])}</q>",
                  "<br>".join(x for x in (claims, standing) if x),
-                 f'<span class="aside">{html.escape(str(e.get("note") or ""))}</span>']
+                 f'<span class="aside">{_text(e.get("note") or "")}</span>']
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -154,9 +161,9 @@ def errata_html(card: pd.DataFrame, paper: str | None = None, link: str = "score
         if paper is not None and x["paper"] != paper:
             continue
         head = (f'<a id="erratum-{html.escape(x["id"])}"></a><strong>{html.escape(x["id"])}</strong><br>'
-                f'<em>{html.escape(x["severity"])}</em><br><span class="aside">{html.escape(x["where"])}</span>')
-        quotes = "<br>".join(f"<q>{html.escape(str(s))}</q>" for s in x["statements"])
-        maths = f"{html.escape(x['arithmetic'])}<br><strong>Result.</strong> {html.escape(x['result'])}"
+                f'<em>{html.escape(x["severity"])}</em><br><span class="aside">{_text(x["where"])}</span>')
+        quotes = "<br>".join(f"<q>{_text(s)}</q>" for s in x["statements"])
+        maths = f"{_text(x['arithmetic'])}<br><strong>Result.</strong> {_text(x['result'])}"
         claims = "<br>".join(_claim_line(c, rows, link, reason=True) for c in x.get("claims") or []) \
             or "<em>no claim: no number at stake</em>"
         if _shown(x, rows):

@@ -87,7 +87,8 @@ def evidence_html(card: pd.DataFrame, paper: str | None = None) -> str:
     head = "".join(f'<th style="{style}">{html.escape(c)}</th>' for c in ["verdict", *table.columns])
     body = []
     for verdict, row in table.iterrows():
-        chip = f'<span style="background:{VERDICT_COLOURS[verdict]};padding:1px 6px;border-radius:3px">{verdict}</span>'
+        chip = (f'<span class="cnneff-chip" style="background:{VERDICT_COLOURS[verdict]};padding:1px 6px;'
+                f'border-radius:3px">{verdict}</span>')
         body.append(f'<tr><td style="{style}">{chip}</td>'
                     + "".join(f'<td style="{style}">{n if n else chr(0x2013)}</td>' for n in row) + "</tr>")
     totals = "".join(f'<td style="{style}"><strong>{n}</strong></td>' for n in table.sum(axis=0))
@@ -159,6 +160,7 @@ def parameter_values(profile: str, notebooks) -> dict[str, str]:
     describes instead of typing them.  A notebook not run yet is skipped.
     Returns a dict of strings (:func:`_setting_text`)."""
     from ..results import load_metrics
+    from ..train import TrainConfig
 
     out = {}
     for nb in notebooks:
@@ -169,8 +171,6 @@ def parameter_values(profile: str, notebooks) -> dict[str, str]:
         for name, value in params.items():
             out[f"param__{nb}__{name}"] = _setting_text(value)
             if isinstance(value, dict) and "preset" in value:  # a training spec: every resolved setting too
-                from ..train import TrainConfig
-
                 try:
                     resolved = TrainConfig.from_spec(value)
                 except Exception:  # noqa: BLE001 - an old run's spec the library no longer reads: quote it as is

@@ -19,6 +19,7 @@ import pandas as pd
 from .card import scorecard
 from .kinds import KINDS
 from .reasons import number
+from .tex import tex_to_text
 from .verdicts import VERDICT_COLOURS, VERDICTS, counts
 
 __all__ = ["human", "to_html", "claims_html", "headline_html", "pending_html", "summary_html", "prose_values", "show",
@@ -107,9 +108,9 @@ def _claim_cell(r: pd.Series, with_text: bool) -> str:
     cid = html.escape(str(r["id"]))
     cell = f'<a id="claim-{cid}"></a><code>{cid}</code>'
     if with_text:
-        cell += f"<br>{html.escape(str(r.get('what') or ''))}"
+        cell += f"<br>{html.escape(tex_to_text(r.get('what') or ''))}"
         if r.get("where"):
-            cell += f' <span style="color:#666">({html.escape(str(r["where"]))})</span>'
+            cell += f' <span style="color:#666">({html.escape(tex_to_text(r["where"]))})</span>'
     return cell
 
 
@@ -157,7 +158,8 @@ def _cell(r: pd.Series, c: str, with_text: bool = False) -> str:
         return _hours(r.get(c))
     if c == "verdict":
         colour = VERDICT_COLOURS.get(r["verdict"], "#fff")
-        return f'<span style="background:{colour};padding:1px 6px;border-radius:3px">{html.escape(r["verdict"])}</span>'
+        return (f'<span class="cnneff-chip" style="background:{colour};padding:1px 6px;border-radius:3px">'
+                f'{html.escape(r["verdict"])}</span>')
     if c == "command":
         return f"<code style='white-space:pre-wrap;overflow-wrap:break-word'>{html.escape(str(r[c]))}</code>"
     value = r.get(c)
@@ -215,8 +217,8 @@ def _columns(rows: pd.DataFrame) -> list[str]:
 def _chip(verdict: str, n: int | None = None) -> str:
     """A verdict on its colour, with its count.  Returns HTML."""
     label = html.escape(verdict) + (f" ({n})" if n is not None else "")
-    return (f'<span style="background:{VERDICT_COLOURS.get(verdict, "#fff")};padding:1px 8px;border-radius:3px;'
-            f'border:1px solid #ccc">{label}</span>')
+    return (f'<span class="cnneff-chip" style="background:{VERDICT_COLOURS.get(verdict, "#fff")};padding:1px 8px;'
+            f'border-radius:3px;border:1px solid #ccc">{label}</span>')
 
 
 def _verdict_sections(rows: pd.DataFrame, open_first: bool = False) -> str:
