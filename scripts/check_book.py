@@ -348,7 +348,9 @@ def text_problems(page: str, dom: str, chapter: bool = False) -> list[str]:
 
 def math_problem(src: str, dom: str) -> str | None:
     """None if the page's math is typeset (or it has none), else what is wrong."""
-    has_math = bool(re.search(r'class="[^"]*\bmath\b', src)) or "\\(" in src or "$$" in src
+    # TeX delimiters inside code (a docstring that quotes ``$$...$$``) are never typeset: not math
+    bare = re.sub(r"<(code|pre)\b[^>]*>.*?</\1>", "", src, flags=re.S)
+    has_math = bool(re.search(r'class="[^"]*\bmath\b', bare)) or "\\(" in bare or "$$" in bare
     if not has_math:
         return None
     if len(dom) < 200:

@@ -100,3 +100,13 @@ def test_number_rules_spare_api_signatures_and_the_api_reference():
     prose = page("<p>about 1e-4 of the total.</p>")
     assert check_book.text_problems("book/paper_001.html", prose)
     assert not check_book.text_problems("book/api/train.html", prose)  # docstrings quote code values
+
+
+def test_tex_delimiters_quoted_in_code_are_not_math_but_bare_ones_are():
+    """A docstring that quotes ``$$...$$`` in inline code has no math to typeset; the same delimiters in
+    prose with nothing typeset are still caught."""
+    quoted = '<p>writes <code class="docutils literal"><span class="pre">$$...$$</span></code> and ' \
+             '<code>\\(x\\)</code> as text</p>'
+    assert check_book.math_problem(quoted, "<html>" + quoted + "</html>") is None
+    bare = "<p>the formula $$w = c$$ and \\(x\\) here</p>" + " " * 200
+    assert check_book.math_problem(bare, "<html>" + bare + "</html>") is not None
