@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from helpers.scripts import load_script
 
 yaml = pytest.importorskip("yaml")
 
@@ -401,15 +402,6 @@ def test_every_public_module_has_its_api_page_listed_in_the_table_of_contents():
     assert modules <= documented, sorted(modules - documented)
 
 
-def _toc_script():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("book_toc", REPO / "scripts" / "book_toc.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _notebook(path: Path, title: str) -> None:
     import json
 
@@ -440,7 +432,7 @@ def test_a_run_s_pages_get_distinct_titles_its_true_profile_and_a_warning_when_m
         assert len(book_titles) == len(set(book_titles))  # no page twice
         if any((REPO / "results" / "cpu").glob("*/metrics.json")):  # the rest of the run's pages: results/cpu/
             assert "warning" in proc.stderr and "NVIDIA H200" in proc.stderr and "machines" in proc.stderr
-        assert _toc_script().run_profile(folder.with_name("cpu+x=1-0badc0de")) == "cpu, x=1"  # no run.json
+        assert load_script("book_toc").run_profile(folder.with_name("cpu+x=1-0badc0de")) == "cpu, x=1"  # no run.json
     finally:
         shutil.rmtree(REPO / "_build" / "test-book-toc", ignore_errors=True)
 

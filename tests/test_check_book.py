@@ -1,11 +1,7 @@
 """The browser check's text rules (scripts/check_book.py), tested both ways on small pages."""
-import importlib.util
-from pathlib import Path
+from helpers.scripts import load_script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_book.py"
-spec = importlib.util.spec_from_file_location("check_book", SCRIPT)
-check_book = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(check_book)
+check_book = load_script("check_book")
 
 
 def page(body: str) -> str:

@@ -64,13 +64,11 @@ def test_bottom_modules_import_nothing_above_them():
 def test_the_package_map_in_the_book_matches_the_imports():
     """book/package_map.png is drawn from book/package_map.json; both must show today's imports
     (scripts/package_map.py redraws them)."""
-    import importlib.util
     import json
 
-    script = PKG.parents[1] / "scripts" / "package_map.py"
-    spec = importlib.util.spec_from_file_location("package_map", script)
-    pm = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pm)
+    from helpers.scripts import load_script
+
+    pm = load_script("package_map")
     stored = json.loads((PKG.parents[1] / "book" / "package_map.json").read_text())
     assert pm.package_map() == stored, "the package map is out of date: run python scripts/package_map.py"
     assert (PKG.parents[1] / "book" / "package_map.png").is_file()
@@ -84,10 +82,9 @@ def test_the_package_map_does_not_depend_on_the_hash_seed():
     import subprocess
     import sys
 
-    script = PKG.parents[1] / "scripts" / "package_map.py"
-    code = ("import importlib.util, json; s = importlib.util.spec_from_file_location('pm', %r); "
-            "m = importlib.util.module_from_spec(s); s.loader.exec_module(m); print(json.dumps(m.package_map()))"
-            % str(script))
+    tests = PKG.parents[1] / "tests"
+    code = ("import json, sys; sys.path.insert(0, %r); from helpers.scripts import load_script; "
+            "print(json.dumps(load_script('package_map').package_map()))" % str(tests))
     maps = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("0", "4", "5", "11")}
     assert len(maps) == 1, "the package map changes with PYTHONHASHSEED"

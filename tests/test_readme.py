@@ -5,7 +5,6 @@ rows of ``cnneff claims --json`` (:func:`cnneff.scorecard.rows`); the
 headline claims are those each paper's chapter quotes.  The first test reads
 the committed results (results/cpu/); the others run on small hand-made rows.
 """
-import importlib.util
 import re
 from pathlib import Path
 
@@ -13,10 +12,10 @@ import pytest
 
 from cnneff.scorecard.publish import headline_ids
 
+from helpers.scripts import load_script
+
 REPO = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("readme_results", REPO / "scripts" / "readme_results.py")
-readme_results = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(readme_results)
+readme_results = load_script("readme_results")
 
 
 def _row(cid, verdict="reproduced", kind="count", **more):

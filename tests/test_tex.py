@@ -1,20 +1,15 @@
 """The papers' TeX shown as text in the book's glued HTML tables (cnneff.scorecard.tex): every quote and
 claim text comes out without raw TeX by the browser check's own rule, plain text is left alone, and the
 tables that show them (scorecard, ledger, errata) carry no TeX."""
-import importlib.util
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
 from cnneff import claims
 from cnneff.scorecard.ledger import errata_html, ledger_html, load_ledger
 from cnneff.scorecard.tex import tex_to_text
+from helpers.scripts import load_script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_book.py"
-spec = importlib.util.spec_from_file_location("check_book_for_tex", SCRIPT)
-check_book = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(check_book)
+check_book = load_script("check_book")
 RAW_TEX = check_book.RAW_TEX
 
 
