@@ -112,21 +112,20 @@ def serve_dead_proxy(log: list):
     return server
 
 
-class _VisibleText(HTMLParser):
-    """Visible text outside <script>/<style>/<pre>/<code>/<textarea>."""
+class _Text(HTMLParser):
+    """The text nodes of a page outside the elements named in ``skip`` (and
+    outside everything nested in them), in order, as ``chunks``."""
 
-    SKIP = {"script", "style", "pre", "code", "textarea", "noscript"}
-
-    def __init__(self):
+    def __init__(self, skip: frozenset):
         super().__init__(convert_charrefs=True)
-        self.depth, self.chunks = 0, []
+        self.skip, self.depth, self.chunks = skip, 0, []
 
     def handle_starttag(self, tag, attrs):
-        if tag in self.SKIP:
+        if tag in self.skip:
             self.depth += 1
 
     def handle_endtag(self, tag):
-        if tag in self.SKIP and self.depth:
+        if tag in self.skip and self.depth:
             self.depth -= 1
 
     def handle_data(self, data):
@@ -134,24 +133,8 @@ class _VisibleText(HTMLParser):
             self.chunks.append(data)
 
 
-class _AllText(HTMLParser):
-    """Every text node outside <script>/<style>, code and outputs included."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.depth, self.chunks = 0, []
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
-            self.depth += 1
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style") and self.depth:
-            self.depth -= 1
-
-    def handle_data(self, data):
-        if not self.depth:
-            self.chunks.append(data)
+VISIBLE = frozenset({"script", "style", "pre", "code", "textarea", "noscript"})  # the prose a reader sees
+EVERY = frozenset({"script", "style"})  # every text node, code and outputs included
 
 
 class _Blocks(HTMLParser):
@@ -319,7 +302,7 @@ def text_problems(page: str, dom: str, chapter: bool = False) -> list[str]:
         if m:
             out.append(f"{what}: ...{text[max(0, m.start() - 30): m.end() + after].strip()}...")
 
-    prose, everything = _VisibleText(), _AllText()
+    prose, everything = _Text(VISIBLE), _Text(EVERY)
     prose.feed(dom)
     everything.feed(dom)
     full = " ".join(everything.chunks)
@@ -355,7 +338,7 @@ def math_problem(src: str, dom: str) -> str | None:
         return None
     if len(dom) < 200:
         return "empty DOM dump"
-    p = _VisibleText()
+    p = _Text(VISIBLE)
     p.feed(dom)
     text = "".join(p.chunks)
     raw = [m.start() for m in re.finditer(r"\\\(|\\\[|\\begin\{|\$\$", text)]
