@@ -2,7 +2,7 @@
 #   make book       set up .venv, execute every notebook (cpu profile) into results/cpu/, build _build/html/
 #   make test       set up .venv, then pytest: unit tests + nbval over results/smoke/*.ipynb (what CI runs)
 #   make check-cpu  nbval over the book's results/cpu/*.ipynb (the long check: the notebooks' own wall times,
-#                   results/cpu/*/metrics.json, add up to about 91 minutes on 2 AMD EPYC cores; see README)
+#                   results/cpu/*/metrics.json, add up to about 98 minutes on 2 AMD EPYC cores, 86 on the faster host; see README)
 SHELL := /bin/bash
 .ONESHELL:
 # Recipes are not echoed: each target says what it does in its own words, and the set-up (venv, sysdeps,

@@ -1,5 +1,7 @@
 """Notebook sources are clean and parameterized; profiles set only declared parameters."""
 import ast
+import re
+
 import nbformat
 from pathlib import Path
 
@@ -119,3 +121,40 @@ def test_executed_copy_declares_the_sources_parameters(name, profile):
     missing = declared(NOTEBOOKS / f"{name}.ipynb") - declared(copy)
     assert not missing, (f"results/{profile}/{name}.ipynb predates parameters {sorted(missing)}: "
                          f"run `cnneff run {name} --profile {profile}`")
+
+
+# The gpu profile's sizes (its seeds, its GPU-minutes) live in params/gpu/*.yaml and in `cnneff run NAME
+# --profile gpu --plan`, nowhere else: prose that types them goes stale when the file changes, and the
+# executed cpu page cannot tell (its stamp does not cover params/gpu/).
+_COUNT = r"(?:\d[\d,.]*|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty)"
+_GPU_SIZE = re.compile(rf"\b{_COUNT}\s+(?:\w+\s+)?(?:seeds|GPU-minutes)\b|\bruns\s+{_COUNT}\s*(?:[.;)]|$)", re.I)
+_GPU_TOPIC = re.compile(r"\bgpu\b|evidence run", re.I)
+
+
+def gpu_sizes_typed(text: str) -> list[str]:
+    """The sentences of ``text`` (prose, or one comment line) that speak of the gpu profile or its evidence run
+    and type a count of seeds or GPU-minutes. Returns them, whitespace collapsed."""
+    sentences = re.split(r"(?<=[.!?])\s+|\n(?=\s*#)", text)
+    out = []
+    for sentence in (" ".join(s.split()) for s in sentences):
+        if _GPU_TOPIC.search(sentence) and _GPU_SIZE.search(sentence):
+            out.append(sentence)
+    return out
+
+
+def test_gpu_sizes_typed_catches_counts_and_passes_pointers():
+    assert gpu_sizes_typed("The GPU profile runs twelve.")
+    assert gpu_sizes_typed("The GPU profile repeats it, and on the\nembedded data with ten seeds.")
+    assert gpu_sizes_typed("the evidence run for one GPU: ten seeds per arm (1.2 GPU-minutes by `cnneff.plan`)")
+    assert gpu_sizes_typed("seeds = [0, 1]  # 2: what fits the cpu book; the gpu profile runs 12)")
+    assert not gpu_sizes_typed("The GPU profile's evidence run (the `embedded` section of "
+                               "`params/gpu/foray_into_cnn_efficiency.yaml`) runs more seeds.")
+    assert not gpu_sizes_typed("The CPU profile keeps five seeds. The GPU profile runs the paper's Table 2.")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_prose_points_to_params_gpu_instead_of_typing_its_sizes(name):
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    typed = [f"cell {i}: {s}" for i, c in enumerate(nb.cells) for s in gpu_sizes_typed(c.source)]
+    assert not typed, (f"notebooks/{name}.ipynb types the gpu profile's sizes; point to params/gpu/{name}.yaml "
+                       "(or `cnneff run NAME --profile gpu --plan`) instead:\n" + "\n".join(typed))
